@@ -1,0 +1,33 @@
+"""pykernel: TensorFlow 2 / Keras in pure Python, on NumPy or WebGPU.
+
+    import pykernel as tf
+    from pykernel import keras
+"""
+from . import config, dtypes, errors, linalg, math, nest, nn, random  # noqa: F401
+from .autodiff import GradientTape  # noqa: F401
+from .dtypes import DType, as_dtype, bool_ as bool, float32, float64, int32, int64, uint8  # noqa: F401,A001
+from .graph import function  # noqa: F401
+from .ops import *  # noqa: F401,F403
+from .ops import abs, pow, range, round, slice  # noqa: F401,A001
+from .tensor import Tensor, TensorShape, convert_to_tensor  # noqa: F401
+from .variables import Variable  # noqa: F401
+from .linalg import norm  # noqa: F401
+
+__version__ = "0.1.0"
+newaxis = None
+
+
+def executing_eagerly():
+    return True
+
+
+def is_tensor(x):
+    return isinstance(x, (Tensor, Variable))
+
+
+def __getattr__(name):
+    # keras is heavier; load it on first use (`pykernel.keras` or `from pykernel import keras`)
+    if name == "keras":
+        import importlib
+        return importlib.import_module(".keras", __name__)
+    raise AttributeError(f"module 'pykernel' has no attribute {name!r}")

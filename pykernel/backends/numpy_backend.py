@@ -1,0 +1,299 @@
+"""The reference backend: every primitive in a few lines of NumPy (imported lazily).
+
+Buffers are NumPy arrays that are never written after creation, so views are safe.
+"""
+import math
+
+from .base import Backend
+from .. import dtypes
+
+np = None
+
+
+def _numpy():
+    global np
+    if np is None:
+        import numpy
+        np = numpy
+    return np
+
+
+_PHILOX_M0, _PHILOX_M1 = 0xD2511F53, 0xCD9E8D57
+_PHILOX_W0, _PHILOX_W1 = 0x9E3779B9, 0xBB67AE85
+_U32 = 0xFFFFFFFF
+
+
+def philox4x32(counters, key):
+    """Philox-4x32-10 on a (4, n) uint64 array of 32-bit counters; returns (4, n) words."""
+    c0, c1, c2, c3 = (counters[i].copy() for i in range(4))
+    k0, k1 = np.uint64(key[0] & _U32), np.uint64(key[1] & _U32)
+    m0, m1, mask = np.uint64(_PHILOX_M0), np.uint64(_PHILOX_M1), np.uint64(_U32)
+    for round_index in range(10):
+        p0 = m0 * c0
+        p1 = m1 * c2
+        hi0, lo0 = p0 >> np.uint64(32), p0 & mask
+        hi1, lo1 = p1 >> np.uint64(32), p1 & mask
+        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+        if round_index < 9:
+            k0 = (k0 + np.uint64(_PHILOX_W0)) & mask
+            k1 = (k1 + np.uint64(_PHILOX_W1)) & mask
+    return np.stack([c0, c1, c2, c3])
+
+
+def _erf(x):
+    try:
+        from scipy.special import erf  # optional, faster
+        return erf(x).astype(x.dtype)
+    except ImportError:
+        pass
+    # Abramowitz-Stegun 7.1.26 is too coarse for gradient checks; use math.erf per element.
+    return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+
+
+class NumpyBackend(Backend):
+    name = "cpu"
+    device_name = "CPU:0"
+
+    def __init__(self):
+        _numpy()
+        self._unary = {
+            "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
+            "rsqrt": lambda x: 1 / np.sqrt(x), "abs": np.abs, "sign": np.sign,
+            "tanh": np.tanh, "sigmoid": self._sigmoid, "erf": _erf, "sin": np.sin,
+            "cos": np.cos, "floor": np.floor, "ceil": np.ceil, "round": np.round,
+            "reciprocal": lambda x: 1 / x, "logical_not": np.logical_not,
+            "isnan": np.isnan, "isfinite": np.isfinite,
+        }
+        self._binary = {
+            "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": self._divide,
+            "pow": np.power, "maximum": np.maximum, "minimum": np.minimum,
+            "floordiv": np.floor_divide, "mod": np.mod, "equal": np.equal,
+            "not_equal": np.not_equal, "less": np.less, "less_equal": np.less_equal,
+            "greater": np.greater, "greater_equal": np.greater_equal,
+            "logical_and": np.logical_and, "logical_or": np.logical_or,
+        }
+
+    @staticmethod
+    def _sigmoid(x):
+        # exp of a non-positive number only: no overflow warnings for large |x|
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+
+    @staticmethod
+    def _divide(a, b):
+        if a.dtype.kind in "iu":  # integer division truncates toward zero, like C and TF
+            return np.trunc(np.true_divide(a, b)).astype(a.dtype)
+        return np.true_divide(a, b)
+
+    # -- transfer --
+    def from_list(self, flat, shape, dtype):
+        return np.array(flat, dtype=dtype.as_numpy_dtype).reshape(shape)
+
+    def from_bytes(self, data, shape, dtype):
+        return np.frombuffer(data, dtype=dtype.as_numpy_dtype).reshape(shape).copy()
+
+    def from_numpy(self, array, dtype):
+        return np.ascontiguousarray(array, dtype=dtype.as_numpy_dtype).copy()
+
+    def to_list(self, x):
+        return x.reshape(-1).tolist()
+
+    def to_numpy(self, x):
+        return x.copy()
+
+    def shape(self, x):
+        return x.shape
+
+    def dtype(self, x):
+        return dtypes.as_dtype(x.dtype.name)
+
+    # -- creation --
+    def full(self, shape, value, dtype):
+        return np.full(shape, value, dtype=dtype.as_numpy_dtype)
+
+    def arange(self, start, delta, count, dtype):
+        return (start + delta * np.arange(count, dtype=np.float64)).astype(dtype.as_numpy_dtype) \
+            if dtype.is_floating else (start + delta * np.arange(count, dtype=np.int64)).astype(dtype.as_numpy_dtype)
+
+    def random_uniform(self, shape, key, offset):
+        n = math.prod(shape)
+        blocks = (n + 3) // 4
+        counters = np.zeros((4, blocks), dtype=np.uint64)
+        counters[0] = np.arange(blocks, dtype=np.uint64)
+        counters[1] = offset & _U32
+        counters[2] = (offset >> 32) & _U32
+        words = philox4x32(counters, key).T.reshape(-1)[:n]
+        return ((words >> np.uint64(8)).astype(np.float32) * np.float32(2.0 ** -24)).reshape(shape)
+
+    # -- elementwise --
+    def unary(self, op, x):
+        with np.errstate(all="ignore"):
+            out = self._unary[op](x)
+        return out if op in ("logical_not", "isnan", "isfinite") else out.astype(x.dtype, copy=False)
+
+    def binary(self, op, a, b):
+        with np.errstate(all="ignore"):
+            out = self._binary[op](a, b)
+        if out.dtype != np.bool_ and out.dtype != a.dtype:
+            out = out.astype(a.dtype)
+        return out
+
+    def where(self, cond, a, b):
+        return np.where(cond, a, b)
+
+    def cast(self, x, dtype):
+        target = dtype.as_numpy_dtype
+        if dtype.is_integer and x.dtype.kind == "f":
+            with np.errstate(all="ignore"):
+                x = np.trunc(x)
+        return x.astype(target)
+
+    # -- reductions --
+    def reduce(self, op, x, axes, keepdims):
+        fn = {"sum": np.sum, "max": np.max, "min": np.min, "prod": np.prod,
+              "any": np.any, "all": np.all}[op]
+        out = fn(x, axis=tuple(axes), keepdims=keepdims)
+        out = np.asarray(out)
+        return out if op in ("any", "all") else out.astype(x.dtype, copy=False)
+
+    def arg_reduce(self, op, x, axis, dtype):
+        fn = np.argmax if op == "argmax" else np.argmin
+        return fn(x, axis=axis).astype(dtype.as_numpy_dtype)
+
+    # -- movement --
+    def reshape(self, x, shape):
+        return x.reshape(shape)
+
+    def transpose(self, x, perm):
+        return np.ascontiguousarray(np.transpose(x, perm))
+
+    def broadcast_to(self, x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def _slices(begin, strides, sizes):
+        out = []
+        for b, s, n in zip(begin, strides, sizes):
+            end = b + n * s
+            out.append(slice(b, None if end < 0 else end, s))
+        return tuple(out)
+
+    def strided_slice(self, x, begin, strides, out_shape):
+        return x[self._slices(begin, strides, out_shape)].copy()
+
+    def strided_slice_grad(self, dy, in_shape, begin, strides):
+        out = np.zeros(in_shape, dtype=dy.dtype)
+        out[self._slices(begin, strides, dy.shape)] = dy
+        return out
+
+    def pad(self, x, pads, value):
+        return np.pad(x, pads, mode="constant", constant_values=value)
+
+    def concat(self, xs, axis):
+        return np.concatenate(xs, axis=axis)
+
+    def gather(self, x, indices, axis):
+        return np.take(x, indices, axis=axis)
+
+    def scatter_add(self, updates, indices, axis, shape):
+        out = np.zeros(shape, dtype=updates.dtype)
+        # move the gathered axis to the front so np.add.at can index it directly
+        out_front = np.moveaxis(out, axis, 0)
+        idx_rank = indices.ndim
+        upd = np.moveaxis(updates.reshape(updates.shape[:axis] + (-1,) + updates.shape[axis + idx_rank:]), axis, 0)
+        np.add.at(out_front, indices.reshape(-1), upd)
+        return out
+
+    # -- linear algebra --
+    def matmul(self, a, b, transpose_a, transpose_b):
+        if transpose_a:
+            a = np.swapaxes(a, -1, -2)
+        if transpose_b:
+            b = np.swapaxes(b, -1, -2)
+        return np.matmul(a, b)
+
+    # -- convolution: im2col over a sliding-window view, then one GEMM --
+    @staticmethod
+    def _windows(xp, kh, kw, strides, dilations, out_hw):
+        """(N, OH, OW, KH, KW, C) view of the padded input's receptive fields."""
+        sh, sw = strides
+        dh, dw = dilations
+        oh, ow = out_hw
+        n, _, _, c = xp.shape
+        s = xp.strides
+        return np.lib.stride_tricks.as_strided(
+            xp, shape=(n, oh, ow, kh, kw, c),
+            strides=(s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3]), writeable=False)
+
+    @staticmethod
+    def _out_hw(h, w, kh, kw, strides, pads, dilations):
+        oh = (h + pads[0][0] + pads[0][1] - (kh - 1) * dilations[0] - 1) // strides[0] + 1
+        ow = (w + pads[1][0] + pads[1][1] - (kw - 1) * dilations[1] - 1) // strides[1] + 1
+        return oh, ow
+
+    def _padded(self, x, pads, value=0):
+        return np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=value)
+
+    def conv2d(self, x, w, strides, pads, dilations):
+        kh, kw, c, o = w.shape
+        oh, ow = self._out_hw(x.shape[1], x.shape[2], kh, kw, strides, pads, dilations)
+        cols = self._windows(self._padded(x, pads), kh, kw, strides, dilations, (oh, ow))
+        out = cols.reshape(-1, kh * kw * c) @ w.reshape(kh * kw * c, o)
+        return out.reshape(x.shape[0], oh, ow, o)
+
+    def conv2d_grad_filter(self, x, dy, w_shape, strides, pads, dilations):
+        kh, kw, c, o = w_shape
+        oh, ow = dy.shape[1], dy.shape[2]
+        cols = self._windows(self._padded(x, pads), kh, kw, strides, dilations, (oh, ow))
+        return (cols.reshape(-1, kh * kw * c).T @ dy.reshape(-1, o)).reshape(w_shape)
+
+    def _scatter_windows(self, x_shape, pads, window_values, strides, dilations):
+        """Adjoint of `_windows`: add (N, OH, OW, KH, KW, C) values back into the input."""
+        n, h, w, c = x_shape
+        _, oh, ow, kh, kw, _ = window_values.shape
+        (pt, pb), (pl, pr) = pads
+        sh, sw = strides
+        dh, dw = dilations
+        out = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=window_values.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, i * dh: i * dh + (oh - 1) * sh + 1: sh,
+                    j * dw: j * dw + (ow - 1) * sw + 1: sw, :] += window_values[:, :, :, i, j, :]
+        return out[:, pt: pt + h, pl: pl + w, :]
+
+    def conv2d_grad_input(self, dy, w, x_shape, strides, pads, dilations):
+        kh, kw, c, o = w.shape
+        n, oh, ow, _ = dy.shape
+        cols = (dy.reshape(-1, o) @ w.reshape(-1, o).T).reshape(n, oh, ow, kh, kw, c)
+        return self._scatter_windows(x_shape, pads, cols, strides, dilations)
+
+    def _pool_windows(self, x, ksize, strides, pads, fill):
+        kh, kw = ksize
+        oh, ow = self._out_hw(x.shape[1], x.shape[2], kh, kw, strides, pads, (1, 1))
+        return self._windows(self._padded(x, pads, fill), kh, kw, strides, (1, 1), (oh, ow))
+
+    def _avg_counts(self, x_shape, ksize, strides, pads, dtype):
+        ones = np.ones((1, x_shape[1], x_shape[2], 1), dtype=dtype)
+        return self._pool_windows(ones, ksize, strides, pads, 0).sum(axis=(3, 4))
+
+    def pool2d(self, op, x, ksize, strides, pads):
+        if op == "max":
+            lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+            return self._pool_windows(x, ksize, strides, pads, lowest).max(axis=(3, 4))
+        sums = self._pool_windows(x, ksize, strides, pads, 0).sum(axis=(3, 4))
+        return (sums / self._avg_counts(x.shape, ksize, strides, pads, x.dtype)).astype(x.dtype)
+
+    def pool2d_grad(self, op, x, dy, ksize, strides, pads):
+        kh, kw = ksize
+        if op == "avg":
+            share = dy / self._avg_counts(x.shape, ksize, strides, pads, dy.dtype)
+            spread = np.broadcast_to(share[:, :, :, None, None, :], share.shape[:3] + (kh, kw) + share.shape[3:])
+            return self._scatter_windows(x.shape, pads, spread.astype(dy.dtype), strides, (1, 1))
+        win = self._pool_windows(x, ksize, strides, pads, -np.inf)
+        n, oh, ow, _, _, c = win.shape
+        flat = win.transpose(0, 1, 2, 5, 3, 4).reshape(n, oh, ow, c, kh * kw)
+        first_max = flat.argmax(axis=-1)  # argmax returns the first maximal cell
+        routed = np.zeros((n, oh, ow, c, kh * kw), dtype=dy.dtype)
+        np.put_along_axis(routed, first_max[..., None], dy[..., None], axis=-1)
+        routed = routed.reshape(n, oh, ow, c, kh, kw).transpose(0, 1, 2, 4, 5, 3)
+        return self._scatter_windows(x.shape, pads, routed, strides, (1, 1))

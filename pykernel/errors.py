@@ -1,0 +1,23 @@
+"""Exceptions named like tf.errors; each also subclasses the Python error a user would catch."""
+
+
+class OpError(Exception):
+    pass
+
+
+class InvalidArgumentError(OpError, ValueError, TypeError):
+    """An op got arguments it cannot work with (incompatible shapes or dtypes, bad values).
+
+    It is also a ValueError and a TypeError, so plain Python handlers catch it."""
+
+
+class ResourceExhaustedError(OpError, MemoryError):
+    """The device ran out of memory."""
+
+
+class UnavailableError(OpError, RuntimeError):
+    """The device is lost or unavailable."""
+
+
+class UnimplementedError(OpError, NotImplementedError):
+    pass
