@@ -154,8 +154,9 @@ class GradientTape:
         finally:
             if was_recording:
                 self._push()
-        if not self._persistent:
-            self.reset()
+        if not self._persistent:  # free the recorded graph; watched_variables() stays valid
+            self._nodes.clear()
+            self._tracked.clear()
         return nest.pack_sequence_as(sources, results)
 
     def jacobian(self, target, sources):

@@ -116,15 +116,22 @@ class Tensor:
         return iter(ops.unstack(self))
 
     def __repr__(self):
-        return f"<tf.Tensor: shape={tuple(self._shape)}, dtype={self._dtype.name}, numpy={self._format()}>"
+        values = self._format(True)
+        if "\n" in values:  # TF starts a multi-line array on its own line
+            values = "\n" + values
+        return f"<tf.Tensor: shape={tuple(self._shape)}, dtype={self._dtype.name}, numpy={values}>"
 
     def __str__(self):
         return f"tf.Tensor({self._format()}, shape={tuple(self._shape)}, dtype={self._dtype.name})"
 
-    def _format(self):
+    def _format(self, as_repr=False):
+        """Values as NumPy prints them (its repr for repr()), or as a nested list without NumPy."""
         try:
             import numpy as np
-            return np.array2string(self.numpy(), separator=" ", threshold=200)
+            values = self.numpy()
+            if as_repr:
+                return repr(values.item()) if values.ndim == 0 else repr(values)
+            return np.array2string(values, threshold=200)
         except ImportError:
             text = repr(self.tolist())
             return text if len(text) < 2000 else text[:2000] + " ..."
