@@ -25,7 +25,18 @@ def _numpy_backend():
             f"({e}). Install numpy, or use the 'webgpu' device.") from None
 
 
+def _webgpu_backend():
+    import sys
+    from .webgpu import WebGPUBackend
+    if sys.platform == "emscripten":
+        from .webgpu.browser import BrowserDevice
+        return WebGPUBackend(BrowserDevice())
+    from .webgpu.native import NativeDevice
+    return WebGPUBackend(NativeDevice())
+
+
 register("cpu", _numpy_backend)
+register("webgpu", _webgpu_backend)
 
 
 def available():

@@ -1,0 +1,160 @@
+"""The WebGPU backend: every primitive is a WGSL compute shader; tensors stay on the GPU.
+
+Written once against the `Device` interface (device.py); `native.NativeDevice` runs it
+on CPython through wgpu-py, `browser.BrowserDevice` in Pyodide through navigator.gpu.
+Kernel families live in their own modules; this class only routes primitives to them.
+"""
+import array
+import math
+
+from ... import dtypes
+from ..base import Backend
+from . import elementwise
+from .buffers import BufferPool, GPUArray
+from .kernels import PipelineCache, wgsl_type
+
+_HOST_CODES = {"f32": "f", "i32": "i", "u32": "I"}
+
+
+class WebGPUBackend(Backend):
+    name = "webgpu"
+
+    def __init__(self, device):
+        self.device = device
+        self.device_name = "WebGPU:0"
+        self.pool = BufferPool(device)
+        self.pipelines = PipelineCache(device)
+
+    @property
+    def adapter_name(self):
+        return self.device.adapter_name
+
+    # -- allocation and transfer --
+    def empty(self, shape, dtype):
+        wgsl_type(dtype)  # rejects float64 with a clear message
+        storage = self.pool.acquire(4 * max(1, math.prod(shape)))
+        return GPUArray(storage, shape, dtype)
+
+    def _upload(self, host_values, shape, dtype):
+        out = self.empty(shape, dtype)
+        if out.size:
+            self.device.write_buffer(out.handle, host_values.tobytes())
+        return out
+
+    def from_list(self, flat, shape, dtype):
+        code = _HOST_CODES[wgsl_type(dtype)]
+        if dtype.is_bool:
+            flat = [1 if v else 0 for v in flat]
+        return self._upload(array.array(code, flat), shape, dtype)
+
+    def from_bytes(self, data, shape, dtype):
+        host = array.array({dtypes.float32: "f", dtypes.int32: "i", dtypes.uint8: "B", dtypes.bool_: "B",
+                            dtypes.int64: "q"}[dtype])
+        host.frombytes(bytes(data))
+        if host.typecode in ("B", "q"):  # widen/narrow to the 32-bit storage type
+            host = array.array(_HOST_CODES[wgsl_type(dtype)], host)
+        return self._upload(host, shape, dtype)
+
+    def from_numpy(self, arr, dtype):
+        import numpy as np
+        storage = {"f32": np.float32, "i32": np.int32, "u32": np.uint32}[wgsl_type(dtype)]
+        host = np.ascontiguousarray(arr, dtype=storage)
+        out = self.empty(arr.shape, dtype)
+        if out.size:
+            self.device.write_buffer(out.handle, host.tobytes())
+        return out
+
+    def _read(self, x):
+        host = array.array(_HOST_CODES[wgsl_type(x.dtype)])
+        if x.size:
+            host.frombytes(self.device.read_buffer(x.handle, 4 * x.size))
+        return host
+
+    def to_list(self, x):
+        values = self._read(x).tolist()
+        return [bool(v) for v in values] if x.dtype.is_bool else values
+
+    def to_numpy(self, x):
+        import numpy as np
+        return np.frombuffer(self._read(x).tobytes(), dtype={"f32": np.float32, "i32": np.int32, "u32": np.uint32}[
+            wgsl_type(x.dtype)]).astype(x.dtype.as_numpy_dtype).reshape(x.shape)
+
+    def shape(self, x):
+        return x.shape
+
+    def dtype(self, x):
+        return x.dtype
+
+    def memory_stats(self):
+        return {"live_buffers": self.pool.live, "allocated_buffers": self.pool.allocated,
+                "allocated_bytes": self.pool.bytes_allocated}
+
+    # -- elementwise and copies: the map kernel --
+    def full(self, shape, value, dtype):
+        literal = {"f32": f"f32({float(value)!r})", "i32": f"{int(value)}",
+                   "u32": f"{int(bool(value)) if dtype.is_bool else int(value)}u"}[wgsl_type(dtype)]
+        if "inf" in literal or "nan" in literal:
+            bits = array.array("f", [float(value)]).tobytes()
+            literal = f"bitcast<f32>({int.from_bytes(bits, 'little')}u)"
+        return elementwise.run_map(self, literal, [], shape, dtype)
+
+    def unary(self, op, x):
+        expr, helpers, out_dtype = elementwise.unary_expr(op, x.dtype)
+        return elementwise.run_map(self, expr, [(x, elementwise.broadcast_view(x.shape, x.shape))],
+                                   x.shape, out_dtype, helpers)
+
+    def binary(self, op, a, b):
+        shape = _broadcast(a.shape, b.shape)
+        expr, helpers, out_dtype = elementwise.binary_expr(op, a.dtype)
+        return elementwise.run_map(self, expr, [(a, elementwise.broadcast_view(a.shape, shape)),
+                                                (b, elementwise.broadcast_view(b.shape, shape))],
+                                   shape, out_dtype, helpers)
+
+    def where(self, cond, a, b):
+        shape = _broadcast(cond.shape, a.shape, b.shape)
+        return elementwise.run_map(self, "select(b, c, a != 0u)",
+                                   [(cond, elementwise.broadcast_view(cond.shape, shape)),
+                                    (b, elementwise.broadcast_view(b.shape, shape)),
+                                    (a, elementwise.broadcast_view(a.shape, shape))], shape, a.dtype)
+
+    def cast(self, x, dtype):
+        return elementwise.run_map(self, elementwise.cast_expr(x.dtype, dtype),
+                                   [(x, elementwise.broadcast_view(x.shape, x.shape))], x.shape, dtype)
+
+    def arange(self, start, delta, count, dtype):
+        kind = wgsl_type(dtype)
+        if kind == "f32":
+            expr = f"f32({float(start)!r}) + f32({float(delta)!r}) * f32(i)"
+        else:
+            expr = f"{kind}({int(start)}) + {kind}({int(delta)}) * {kind}(i)"
+        return elementwise.run_map(self, expr, [], (count,), dtype)
+
+    # -- movement: views read by the map kernel --
+    def reshape(self, x, shape):
+        return GPUArray(x.storage, shape, x.dtype)
+
+    def transpose(self, x, perm):
+        strides = elementwise.contiguous_strides(x.shape)
+        shape = tuple(x.shape[p] for p in perm)
+        return elementwise.run_map(self, "a", [(x, (0, tuple(strides[p] for p in perm)))], shape, x.dtype)
+
+    def broadcast_to(self, x, shape):
+        return elementwise.run_map(self, "a", [(x, elementwise.broadcast_view(x.shape, shape))], shape, x.dtype)
+
+    def strided_slice(self, x, begin, strides, out_shape):
+        base = elementwise.contiguous_strides(x.shape)
+        offset = sum(b * s for b, s in zip(begin, base))
+        return elementwise.run_map(self, "a", [(x, (offset, tuple(s * k for s, k in zip(base, strides))))],
+                                   out_shape, x.dtype)
+
+    def copy(self, x):
+        return elementwise.run_map(self, "a", [(x, elementwise.broadcast_view(x.shape, x.shape))], x.shape, x.dtype)
+
+
+def _broadcast(*shapes):
+    rank = max(len(s) for s in shapes)
+    out = []
+    for i in range(rank):
+        dims = [s[i - rank + len(s)] for s in shapes if i - rank + len(s) >= 0]
+        out.append(max(dims) if 0 not in dims else 0)
+    return tuple(out)

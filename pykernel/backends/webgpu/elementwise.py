@@ -1,0 +1,206 @@
+"""The map kernel family: elementwise ops and strided copies, all from shaders/map.wgsl."""
+import math
+import struct
+
+from ... import dtypes
+from .buffers import GPUArray
+from .kernels import fill, template, wgsl_type
+
+MAX_RANK = 8
+WORKGROUP = 256
+
+# Helper functions some expressions call; included only in kernels that use them.
+HELPERS = {
+    "is_nan": "fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }",
+    "is_inf_or_nan": "fn is_inf_or_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u; }",
+    "stable_sigmoid": """fn stable_sigmoid(x: f32) -> f32 {
+    let e = exp(-abs(x));
+    return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
+}""",
+    "stable_tanh": """fn stable_tanh(x: f32) -> f32 {
+    let e = exp(-2.0 * abs(x));
+    return sign(x) * (1.0 - e) / (1.0 + e);
+}""",
+    # Abramowitz & Stegun 7.1.26 refined with one extra term: |error| < 1.5e-7, float32-exact enough.
+    "erf": """fn erf_approx(x: f32) -> f32 {
+    let t = 1.0 / (1.0 + 0.3275911 * abs(x));
+    let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
+                   + 0.254829592) * t * exp(-x * x);
+    return sign(x) * y;
+}""",
+    "pow": """fn pow_real(a: f32, b: f32) -> f32 {
+    // WGSL pow is undefined for a < 0; NumPy gives a real result when b is an integer.
+    if (b == 0.0) { return 1.0; }
+    let m = pow(abs(a), b);
+    if (a >= 0.0) { return m; }
+    if (floor(b) != b) { return bitcast<f32>(0x7fc00000u); }
+    return select(m, -m, (i32(b) & 1) == 1);
+}""",
+    "ipow": """fn ipow(a: i32, b: i32) -> i32 {
+    var r = 1; var base = a; var e = b;
+    if (e < 0) { return select(0, r, a == 1); }
+    loop { if (e == 0) { break; } if ((e & 1) == 1) { r = r * base; } base = base * base; e = e >> 1u; }
+    return r;
+}""",
+    "ifloordiv": """fn ifloordiv(a: i32, b: i32) -> i32 {
+    if (b == 0) { return 0; }
+    let q = a / b;
+    return select(q, q - 1, (a % b != 0) && ((a < 0) != (b < 0)));
+}""",
+    "imod": """fn imod(a: i32, b: i32) -> i32 {
+    if (b == 0) { return 0; }
+    let r = a % b;
+    return select(r, r + b, r != 0 && ((r < 0) != (b < 0)));
+}""",
+}
+
+_FLOAT_UNARY = {
+    "neg": ("-a", ()), "exp": ("exp(a)", ()), "log": ("log(a)", ()), "sqrt": ("sqrt(a)", ()),
+    "rsqrt": ("inverseSqrt(a)", ()), "abs": ("abs(a)", ()), "sign": ("sign(a)", ()),
+    "tanh": ("stable_tanh(a)", ("stable_tanh",)), "sigmoid": ("stable_sigmoid(a)", ("stable_sigmoid",)),
+    "erf": ("erf_approx(a)", ("erf",)), "sin": ("sin(a)", ()), "cos": ("cos(a)", ()),
+    "floor": ("floor(a)", ()), "ceil": ("ceil(a)", ()), "round": ("round(a)", ()),
+    "reciprocal": ("1.0 / a", ()),
+}
+_INT_UNARY = {"neg": "-a", "abs": "abs(a)", "sign": "sign(a)"}
+_FLOAT_BINARY = {
+    "add": ("a + b", ()), "sub": ("a - b", ()), "mul": ("a * b", ()), "div": ("a / b", ()),
+    "pow": ("pow_real(a, b)", ("pow",)),
+    "maximum": ("select(select(b, a, a >= b), a, is_nan(a))", ("is_nan",)),
+    "minimum": ("select(select(b, a, a <= b), a, is_nan(a))", ("is_nan",)),
+    "floordiv": ("floor(a / b)", ()), "mod": ("a - b * floor(a / b)", ()),
+}
+_INT_BINARY = {
+    "add": ("a + b", ()), "sub": ("a - b", ()), "mul": ("a * b", ()),
+    "div": ("select(a / b, 0, b == 0)", ()), "pow": ("ipow(a, b)", ("ipow",)),
+    "maximum": ("max(a, b)", ()), "minimum": ("min(a, b)", ()),
+    "floordiv": ("ifloordiv(a, b)", ("ifloordiv",)), "mod": ("imod(a, b)", ("imod",)),
+}
+_UNSIGNED_BINARY = {
+    "add": "a + b", "sub": "a - b", "mul": "a * b", "div": "select(a / b, 0u, b == 0u)",
+    "maximum": "max(a, b)", "minimum": "min(a, b)", "floordiv": "select(a / b, 0u, b == 0u)",
+    "mod": "select(a % b, 0u, b == 0u)",
+}
+_COMPARE = {"equal": "==", "not_equal": "!=", "less": "<", "less_equal": "<=", "greater": ">",
+            "greater_equal": ">="}
+
+
+def unary_expr(op, dtype):
+    """(WGSL expression over `a`, helper names, output dtype)."""
+    if op == "logical_not":
+        return "select(0u, 1u, a == 0u)", (), dtypes.bool_
+    if op == "isnan":
+        return ("select(0u, 1u, is_nan(a))", ("is_nan",), dtypes.bool_) if dtype.is_floating \
+            else ("0u", (), dtypes.bool_)
+    if op == "isfinite":
+        return ("select(1u, 0u, is_inf_or_nan(a))", ("is_inf_or_nan",), dtypes.bool_) if dtype.is_floating \
+            else ("1u", (), dtypes.bool_)
+    if dtype.is_floating:
+        expr, helpers = _FLOAT_UNARY[op]
+        return expr, helpers, dtype
+    if op in _INT_UNARY and wgsl_type(dtype) == "i32":
+        return _INT_UNARY[op], (), dtype
+    if op in ("abs", "floor", "ceil", "round") and wgsl_type(dtype) == "u32":
+        return "a", (), dtype
+    raise TypeError(f"unary op {op!r} is not defined for {dtype.name} on WebGPU")
+
+
+def binary_expr(op, dtype):
+    if op in _COMPARE:
+        return f"select(0u, 1u, a {_COMPARE[op]} b)", (), dtypes.bool_
+    if op == "logical_and":
+        return "select(0u, 1u, a != 0u && b != 0u)", (), dtypes.bool_
+    if op == "logical_or":
+        return "select(0u, 1u, a != 0u || b != 0u)", (), dtypes.bool_
+    kind = wgsl_type(dtype)
+    if kind == "f32":
+        expr, helpers = _FLOAT_BINARY[op]
+    elif kind == "i32":
+        expr, helpers = _INT_BINARY[op]
+    elif op in _UNSIGNED_BINARY:
+        expr, helpers = _UNSIGNED_BINARY[op], ()
+    else:
+        raise TypeError(f"binary op {op!r} is not defined for {dtype.name} on WebGPU")
+    return expr, helpers, dtype
+
+
+def cast_expr(src, dst):
+    s, d = wgsl_type(src), wgsl_type(dst)
+    if dst.is_bool:
+        zero = {"f32": "0.0", "i32": "0", "u32": "0u"}[s]
+        return f"select(0u, 1u, a != {zero})"
+    if s == d:
+        return "a"
+    if dst is dtypes.uint8:
+        return f"u32({'i32(a)' if s == 'f32' else 'a'}) & 255u"
+    return f"{d}(a)"
+
+
+# ------------------------------------------------------------------ views
+
+def contiguous_strides(shape):
+    strides, step = [], 1
+    for d in reversed(shape):
+        strides.append(step)
+        step *= d
+    return tuple(reversed(strides))
+
+
+def broadcast_view(shape, out_shape):
+    """(offset, strides) reading an array of `shape` broadcast to `out_shape`."""
+    strides = contiguous_strides(shape)
+    pad = len(out_shape) - len(shape)
+    return 0, tuple([0] * pad + [0 if d == 1 else s for d, s in zip(shape, strides)])
+
+
+def _params(numel, row_pitch, out_shape, views):
+    ints = [numel, row_pitch, 0, 0]
+    shape8 = list(out_shape) + [1] * (MAX_RANK - len(out_shape))
+    body = list(shape8)
+    for offset, strides in views or [(0, ())]:  # the uniform struct always holds one view
+        body += [offset, 0, 0, 0] + list(strides) + [0] * (MAX_RANK - len(strides))
+    return struct.pack(f"<4I{len(body)}i", *ints, *body)
+
+
+def grid(device, invocations, workgroup=WORKGROUP):
+    """A 2-D workgroup grid covering `invocations`, within the per-dimension limit."""
+    groups = max(1, -(-invocations // workgroup))
+    limit = device.max_workgroups_per_dimension
+    gx = min(groups, limit)
+    gy = -(-groups // gx)
+    if gy > limit:
+        raise MemoryError(f"{invocations} elements exceed what one dispatch can cover on this device")
+    return (gx, gy, 1), gx * workgroup
+
+
+def run_map(backend, expr, inputs, out_shape, out_dtype, helpers=()):
+    """out[i] = expr(v0, v1, ...) where vK = inputs[K].array read through inputs[K].view."""
+    out_shape = tuple(out_shape)
+    if len(out_shape) > MAX_RANK:
+        raise ValueError(f"WebGPU kernels support tensors of rank <= {MAX_RANK}, got {len(out_shape)}")
+    out = backend.empty(out_shape, out_dtype)
+    numel = math.prod(out_shape)
+    if numel == 0:
+        return out
+    rank = len(out_shape)
+    in_types = tuple(wgsl_type(arr.dtype) for arr, _ in inputs)
+    out_type = wgsl_type(out_dtype)
+    key = ("map", expr, in_types, out_type, rank, tuple(sorted(helpers)))
+
+    def make_wgsl():
+        names = "abcdefgh"
+        bindings = "\n".join(f"@group(0) @binding({k + 1}) var<storage, read> in{k}: array<{t}>;"
+                             for k, t in enumerate(in_types))
+        loads = []
+        for k in range(len(inputs)):
+            terms = " + ".join([f"view_offset({k}u)"] + [f"idx[{d}] * view_stride({k}u, {d}u)" for d in range(rank)])
+            loads.append(f"    let {names[k]} = in{k}[{terms}];")
+        return fill(template("map"), INPUTS=bindings, OUT_BINDING=len(inputs) + 1, OUT_TYPE=out_type,
+                    VIEW_VEC4S=max(1, 3 * len(inputs)), RANK=rank, LOADS="\n".join(loads), EXPR=expr,
+                    HELPERS="\n".join(HELPERS[h] for h in sorted(helpers)))
+
+    pipeline = backend.pipelines.get(key, make_wgsl)
+    groups, row_pitch = grid(backend.device, numel)
+    params = _params(numel, row_pitch, out_shape, [view for _, view in inputs])
+    backend.device.dispatch(pipeline, [arr.handle for arr, _ in inputs] + [out.handle], params, groups)
+    return out

@@ -1,0 +1,73 @@
+"""WGSL source from the templates in `shaders/`, and the pipeline cache.
+
+A kernel is identified by a key (family, dtypes, rank, expression, ...); its WGSL is
+generated once, compiled once per device, and reused for every later dispatch.
+"""
+import pathlib
+
+from ... import dtypes
+
+_SHADER_DIRS = (
+    pathlib.Path(__file__).resolve().parents[3] / "shaders",   # source checkout / editable install
+    pathlib.Path(__file__).resolve().parent / "shaders",       # inside a built wheel
+)
+_templates = {}
+
+WGSL_TYPE = {
+    dtypes.float32: "f32",
+    dtypes.int32: "i32",
+    dtypes.int64: "i32",   # WebGPU has no 64-bit integers: int64 values must fit in 32 bits
+    dtypes.uint8: "u32",
+    dtypes.bool_: "u32",
+}
+
+
+def wgsl_type(dtype):
+    try:
+        return WGSL_TYPE[dtype]
+    except KeyError:
+        raise TypeError(f"dtype {dtype.name} is not supported on WebGPU (no 64-bit floats on GPUs "
+                        "through WebGPU); use float32") from None
+
+
+def template(name):
+    """The text of shaders/<name>.wgsl."""
+    text = _templates.get(name)
+    if text is None:
+        for folder in _SHADER_DIRS:
+            path = folder / f"{name}.wgsl"
+            if path.exists():
+                text = path.read_text()
+                break
+        else:
+            raise FileNotFoundError(f"shader template {name}.wgsl not found in "
+                                    f"{', '.join(str(d) for d in _SHADER_DIRS)}")
+        _templates[name] = text
+    return text
+
+
+def fill(text, **values):
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", str(value))
+    if "{{" in text:
+        start = text.index("{{")
+        raise ValueError(f"unfilled template placeholder {text[start:text.index('}}', start) + 2]}")
+    return text
+
+
+class PipelineCache:
+    def __init__(self, device):
+        self._device = device
+        self._pipelines = {}
+
+    def get(self, key, make_wgsl):
+        pipeline = self._pipelines.get(key)
+        if pipeline is None:
+            wgsl = make_wgsl()
+            try:
+                pipeline = self._device.create_pipeline(wgsl)
+            except Exception as e:
+                raise RuntimeError(f"internal error: WGSL for kernel {key!r} failed to compile: {e}\n"
+                                   f"{wgsl}") from e
+            self._pipelines[key] = pipeline
+        return pipeline

@@ -1,0 +1,122 @@
+"""NativeDevice: the Device interface over wgpu-py (Vulkan/Metal/D3D12; lavapipe in CI)."""
+import os
+
+from .device import Device, DeviceError
+
+
+def _wgpu():
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    import wgpu
+    return wgpu
+
+
+class NativeDevice(Device):
+    def __init__(self, power_preference="high-performance"):
+        wgpu = _wgpu()
+        self._wgpu = wgpu
+        adapter = wgpu.gpu.request_adapter_sync(power_preference=power_preference)
+        if adapter is None:
+            raise DeviceError("no WebGPU adapter found (install a Vulkan driver, e.g. mesa-vulkan-drivers)")
+        info = adapter.info
+        self.adapter_name = f"{info.get('device') or info.get('vendor')} ({info.get('backend_type', '')})"
+        limits = adapter.limits
+        wanted = {
+            "max-storage-buffers-per-shader-stage": min(limits["max-storage-buffers-per-shader-stage"], 10),
+            "max-storage-buffer-binding-size": limits["max-storage-buffer-binding-size"],
+            "max-buffer-size": limits["max-buffer-size"],
+            "max-compute-workgroup-storage-size": limits["max-compute-workgroup-storage-size"],
+            "max-compute-invocations-per-workgroup": limits["max-compute-invocations-per-workgroup"],
+        }
+        self._device = adapter.request_device_sync(required_limits=wanted)
+        self._queue = self._device.queue
+        self.max_workgroups_per_dimension = self._device.limits["max-compute-workgroups-per-dimension"]
+        self.max_storage_buffers_per_stage = self._device.limits["max-storage-buffers-per-shader-stage"]
+        self.max_buffer_size = min(self._device.limits["max-storage-buffer-binding-size"],
+                                   self._device.limits["max-buffer-size"])
+        self._buffers = {}
+        self._next_handle = 1
+        self._pipelines = []
+        self._uniforms = {}      # params bytes -> uniform buffer (immutable, so shareable)
+        self._bind_groups = {}   # (pipeline, buffers, params) -> bind group
+        self._encoder = None
+        self._pass = None
+        self._pending = 0
+
+    # -- buffers --
+    def create_buffer(self, nbytes):
+        usage = self._wgpu.BufferUsage
+        if nbytes > self.max_buffer_size:
+            raise DeviceError(f"a buffer of {nbytes} bytes exceeds this device's limit of "
+                              f"{self.max_buffer_size} bytes")
+        try:
+            buf = self._device.create_buffer(size=max(4, (nbytes + 3) // 4 * 4),
+                                             usage=usage.STORAGE | usage.COPY_SRC | usage.COPY_DST)
+        except Exception as e:  # wgpu raises its own error types for OOM / lost device
+            raise DeviceError(f"could not allocate a GPU buffer of {nbytes} bytes: {e}") from e
+        handle = self._next_handle
+        self._next_handle += 1
+        self._buffers[handle] = buf
+        return handle
+
+    def release_buffer(self, handle):
+        buf = self._buffers.pop(handle, None)
+        if buf is not None:
+            stale = [k for k in self._bind_groups if handle in k[1]]
+            for k in stale:
+                del self._bind_groups[k]
+            if self._pending:
+                self.flush()  # queued work may still use it
+            buf.destroy()
+
+    def write_buffer(self, handle, data, offset=0):
+        if self._pending:
+            self.flush()  # writeBuffer lands before not-yet-submitted work otherwise
+        self._queue.write_buffer(self._buffers[handle], offset, data)
+
+    def read_buffer(self, handle, nbytes):
+        self.flush()
+        return bytes(self._queue.read_buffer(self._buffers[handle], 0, (nbytes + 3) // 4 * 4))[:nbytes]
+
+    # -- pipelines and dispatch --
+    def create_pipeline(self, wgsl, entry_point="main"):
+        module = self._device.create_shader_module(code=wgsl)
+        pipeline = self._device.create_compute_pipeline(
+            layout="auto", compute={"module": module, "entry_point": entry_point})
+        self._pipelines.append(pipeline)
+        return len(self._pipelines) - 1
+
+    def _uniform(self, params):
+        buf = self._uniforms.get(params)
+        if buf is None:
+            usage = self._wgpu.BufferUsage
+            buf = self._device.create_buffer_with_data(data=params, usage=usage.UNIFORM)
+            self._uniforms[params] = buf
+        return buf
+
+    def dispatch(self, pipeline, buffers, params, workgroups):
+        key = (pipeline, tuple(buffers), params)
+        group = self._bind_groups.get(key)
+        p = self._pipelines[pipeline]
+        if group is None:
+            entries = []
+            if params:
+                entries.append({"binding": 0, "resource": {"buffer": self._uniform(params)}})
+            for i, h in enumerate(buffers):
+                entries.append({"binding": i + 1, "resource": {"buffer": self._buffers[h]}})
+            group = self._device.create_bind_group(layout=p.get_bind_group_layout(0), entries=entries)
+            self._bind_groups[key] = group
+        if self._pass is None:
+            self._encoder = self._device.create_command_encoder()
+            self._pass = self._encoder.begin_compute_pass()
+        self._pass.set_pipeline(p)
+        self._pass.set_bind_group(0, group)
+        self._pass.dispatch_workgroups(*workgroups)
+        self._pending += 1
+
+    def flush(self):
+        if self._pass is None:
+            return
+        self._pass.end()
+        self._queue.submit([self._encoder.finish()])
+        self._pass = self._encoder = None
+        self._pending = 0
