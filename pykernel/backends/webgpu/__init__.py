@@ -158,3 +158,25 @@ def _broadcast(*shapes):
         dims = [s[i - rank + len(s)] for s in shapes if i - rank + len(s) >= 0]
         out.append(max(dims) if 0 not in dims else 0)
     return tuple(out)
+
+
+def _route(module, function):
+    """A backend method that forwards to `<module>.<function>(backend, ...)` (imported on first use)."""
+    def method(self, *args):
+        import importlib
+        return getattr(importlib.import_module(f"{__name__}.{module}"), function)(self, *args)
+    method.__name__ = function
+    return method
+
+
+# Kernel families, one module (and shaders/*.wgsl template) each.
+for _name, _module in {
+    "reduce": "reduction", "arg_reduce": "reduction",
+    "pool2d": "pooling", "pool2d_grad": "pooling",
+    "matmul": "matmul",
+    "conv2d": "conv", "conv2d_grad_input": "conv", "conv2d_grad_filter": "conv",
+    "gather": "indexing", "scatter_add": "indexing", "pad": "indexing", "concat": "indexing",
+    "strided_slice_grad": "indexing",
+    "random_uniform": "random",
+}.items():
+    setattr(WebGPUBackend, _name, _route(_module, _name))
