@@ -13,11 +13,21 @@ VENV_STAMP  := $(VENV)/.pykernel-setup.stamp
 NPM_STAMP   := node_modules/.pykernel-npm.stamp
 MNIST       := pykernel/keras/datasets/data/mnist.bin.gz
 
-.PHONY: all setup demo test clean
+.PHONY: all setup system-deps demo test clean
 
 all: setup
 
-setup: $(VENV_STAMP) $(NPM_STAMP) $(MNIST)
+setup: system-deps $(VENV_STAMP) $(NPM_STAMP) $(MNIST)
+
+# A Vulkan driver for native WebGPU (wgpu-py): lavapipe, a CPU implementation, is enough.
+# Installed with apt when missing (as root, or via sudo when available).
+VULKAN_ICD := $(wildcard /usr/share/vulkan/icd.d/lvp_icd*.json /usr/share/vulkan/icd.d/*.json)
+system-deps:
+ifeq ($(strip $(VULKAN_ICD)),)
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "installing mesa-vulkan-drivers (a Vulkan driver for native WebGPU)"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mesa-vulkan-drivers
+endif
 
 # Python virtual environment with pykernel installed editable plus the test tools
 # (numpy, pytest, pytest-xdist, CPU torch as a numerical oracle).

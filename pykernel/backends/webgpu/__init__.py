@@ -91,12 +91,8 @@ class WebGPUBackend(Backend):
 
     # -- elementwise and copies: the map kernel --
     def full(self, shape, value, dtype):
-        literal = {"f32": f"f32({float(value)!r})", "i32": f"{int(value)}",
-                   "u32": f"{int(bool(value)) if dtype.is_bool else int(value)}u"}[wgsl_type(dtype)]
-        if "inf" in literal or "nan" in literal:
-            bits = array.array("f", [float(value)]).tobytes()
-            literal = f"bitcast<f32>({int.from_bytes(bits, 'little')}u)"
-        return elementwise.run_map(self, literal, [], shape, dtype)
+        # one uploaded element broadcast by the copy kernel: no pipeline per fill value
+        return self.broadcast_to(self.from_list([value], (), dtype), shape)
 
     def unary(self, op, x):
         expr, helpers, out_dtype = elementwise.unary_expr(op, x.dtype)

@@ -41,6 +41,7 @@ class NativeDevice(Device):
         self._encoder = None
         self._pass = None
         self._pending = 0
+        self._staging = []       # upload buffers waiting for the next submit
 
     # -- buffers --
     def create_buffer(self, nbytes):
@@ -69,9 +70,18 @@ class NativeDevice(Device):
             buf.destroy()
 
     def write_buffer(self, handle, data, offset=0):
-        if self._pending:
-            self.flush()  # writeBuffer lands before not-yet-submitted work otherwise
-        self._queue.write_buffer(self._buffers[handle], offset, data)
+        if not self._pending:
+            self._queue.write_buffer(self._buffers[handle], offset, data)
+            return
+        # queue.write_buffer would land before the dispatches still being encoded; copy
+        # from a staging buffer inside the command stream instead, keeping the order.
+        size = len(memoryview(data).cast("B"))
+        padded = bytes(data) + bytes(-size % 4)
+        staging = self._device.create_buffer_with_data(data=padded, usage=self._wgpu.BufferUsage.COPY_SRC)
+        self._pass.end()
+        self._pass = None
+        self._encoder.copy_buffer_to_buffer(staging, 0, self._buffers[handle], offset, len(padded))
+        self._staging.append(staging)
 
     def read_buffer(self, handle, nbytes):
         self.flush()
@@ -105,8 +115,9 @@ class NativeDevice(Device):
                 entries.append({"binding": i + 1, "resource": {"buffer": self._buffers[h]}})
             group = self._device.create_bind_group(layout=p.get_bind_group_layout(0), entries=entries)
             self._bind_groups[key] = group
-        if self._pass is None:
+        if self._encoder is None:
             self._encoder = self._device.create_command_encoder()
+        if self._pass is None:
             self._pass = self._encoder.begin_compute_pass()
         self._pass.set_pipeline(p)
         self._pass.set_bind_group(0, group)
@@ -114,9 +125,13 @@ class NativeDevice(Device):
         self._pending += 1
 
     def flush(self):
-        if self._pass is None:
+        if self._encoder is None:
             return
-        self._pass.end()
+        if self._pass is not None:
+            self._pass.end()
         self._queue.submit([self._encoder.finish()])
         self._pass = self._encoder = None
         self._pending = 0
+        for staging in self._staging:
+            staging.destroy()
+        self._staging.clear()
