@@ -1,0 +1,116 @@
+"""BrowserDevice: the Device interface in Pyodide, over navigator.gpu.
+
+Python never builds a JS object per op. Dispatches, uploads and buffer creation are
+appended to an int32 command list (plus one byte blob for upload data) and handed to
+the JS runtime (web/gpu_runtime.js, `globalThis.pykernelGpu`) in ONE call per flush.
+Reading a buffer back is the only sync point: it flushes, then blocks on the JS promise
+with `pyodide.ffi.run_sync` (JSPI, Chromium). Without JSPI a synchronous read is
+impossible; the error says so and `await backend.device.read_buffer_async(...)` works.
+"""
+import array
+
+from .device import Device, DeviceError
+
+OP_CREATE_BUFFER = 1
+OP_RELEASE_BUFFER = 2
+OP_WRITE_BUFFER = 3
+OP_DISPATCH = 4
+OP_CREATE_UNIFORM = 5
+
+
+class BrowserDevice(Device):
+    def __init__(self, runtime=None):
+        if runtime is None:
+            try:
+                from js import pykernelGpu as runtime  # set up by web/worker.js before Python runs
+            except ImportError:
+                raise DeviceError("WebGPU is not available: this page found no GPU adapter "
+                                  "(navigator.gpu missing or requestAdapter() returned null)") from None
+        self._runtime = runtime
+        self.adapter_name = str(runtime.adapterName)
+        limits = runtime.limits
+        self.max_workgroups_per_dimension = int(limits.maxComputeWorkgroupsPerDimension)
+        self.max_storage_buffers_per_stage = int(limits.maxStorageBuffersPerShaderStage)
+        self.max_buffer_size = min(int(limits.maxStorageBufferBindingSize), int(limits.maxBufferSize))
+        self._words = array.array("i")
+        self._blob = bytearray()
+        self._next_buffer = 1
+        self._next_pipeline = 0
+        self._uniforms = {}
+        self._pending = False
+
+    def create_buffer(self, nbytes):
+        if nbytes > self.max_buffer_size:
+            raise DeviceError(f"a buffer of {nbytes} bytes exceeds this device's limit of "
+                              f"{self.max_buffer_size} bytes")
+        handle = self._next_buffer
+        self._next_buffer += 1
+        self._words.extend((OP_CREATE_BUFFER, handle, (nbytes + 3) // 4 * 4))
+        self._pending = True
+        return handle
+
+    def release_buffer(self, handle):
+        self._words.extend((OP_RELEASE_BUFFER, handle))
+        self._pending = True
+
+    def _append_blob(self, data):
+        start = len(self._blob)
+        self._blob += data
+        self._blob += bytes(-len(self._blob) % 4)
+        return start
+
+    def write_buffer(self, handle, data, offset=0):
+        data = bytes(data)
+        start = self._append_blob(data)
+        self._words.extend((OP_WRITE_BUFFER, handle, offset, start, len(data)))
+        self._pending = True
+
+    def create_pipeline(self, wgsl, entry_point="main"):
+        pipeline = self._next_pipeline
+        self._next_pipeline += 1
+        self._runtime.createPipeline(pipeline, wgsl, entry_point)
+        return pipeline
+
+    def _uniform(self, params):
+        uid = self._uniforms.get(params)
+        if uid is None:
+            uid = len(self._uniforms) + 1
+            self._uniforms[params] = uid
+            start = self._append_blob(params)
+            self._words.extend((OP_CREATE_UNIFORM, uid, start, len(params)))
+        return uid
+
+    def dispatch(self, pipeline, buffers, params, workgroups):
+        uid = self._uniform(params) if params else 0
+        self._words.extend((OP_DISPATCH, pipeline, uid, len(buffers), *buffers, *workgroups))
+        self._pending = True
+
+    def flush(self):
+        if not self._pending:
+            return
+        from pyodide.ffi import to_js
+        words, blob = self._words, self._blob
+        self._words, self._blob, self._pending = array.array("i"), bytearray(), False
+        self._runtime.submit(to_js(memoryview(words)), to_js(memoryview(blob)))
+        error = self._runtime.takeError()
+        if error:
+            raise DeviceError(f"WebGPU error: {error}")
+
+    def read_buffer(self, handle, nbytes):
+        self.flush()
+        from pyodide.ffi import can_run_sync, run_sync
+        if not can_run_sync():
+            raise DeviceError("reading a GPU value synchronously needs JSPI (Chromium); in this "
+                              "browser use `await device.read_buffer_async(...)` from async code")
+        return self._to_bytes(run_sync(self._runtime.read(handle, nbytes)), nbytes)
+
+    async def read_buffer_async(self, handle, nbytes):
+        self.flush()
+        return self._to_bytes(await self._runtime.read(handle, nbytes), nbytes)
+
+    def _to_bytes(self, js_array_buffer, nbytes):
+        error = self._runtime.takeError()
+        if error:
+            raise DeviceError(f"WebGPU error: {error}")
+        return js_array_buffer.to_py().tobytes()[:nbytes] if hasattr(js_array_buffer, "to_py") \
+            else bytes(js_array_buffer)[:nbytes]

@@ -1,0 +1,127 @@
+// The JS half of pykernel's browser Device (pykernel/backends/webgpu/browser.py).
+// Python hands over one Int32Array of commands (and one byte blob of upload data) per
+// flush; this encodes them into a single command buffer and submits it.
+const OP_CREATE_BUFFER = 1, OP_RELEASE_BUFFER = 2, OP_WRITE_BUFFER = 3, OP_DISPATCH = 4,
+  OP_CREATE_UNIFORM = 5;
+
+export class GpuRuntime {
+  static async create() {
+    if (!("gpu" in navigator)) throw new Error("navigator.gpu is missing: this browser has no WebGPU");
+    const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+    if (!adapter) throw new Error("navigator.gpu.requestAdapter() found no GPU adapter");
+    const want = (name, cap) => Math.min(adapter.limits[name], cap);
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBuffersPerShaderStage: want("maxStorageBuffersPerShaderStage", 10),
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+        maxBufferSize: adapter.limits.maxBufferSize,
+        maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
+      },
+    });
+    const info = adapter.info || {};
+    const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ");
+    return new GpuRuntime(device, name || "WebGPU adapter");
+  }
+
+  constructor(device, adapterName) {
+    this.device = device;
+    this.adapterName = adapterName;
+    this.limits = device.limits;
+    this.buffers = new Map();
+    this.uniforms = new Map();
+    this.pipelines = [];
+    this.bindGroups = new Map();
+    this.errors = [];
+    this.lost = null;
+    device.lost.then((info) => { this.lost = `device lost: ${info.reason} ${info.message}`; });
+    device.addEventListener("uncapturederror", (e) => this.errors.push(e.error.message));
+  }
+
+  createPipeline(id, code, entryPoint) {
+    const module = this.device.createShaderModule({ code });
+    this.pipelines[id] = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint } });
+  }
+
+  takeError() {
+    if (this.lost) return this.lost;
+    return this.errors.length ? this.errors.splice(0).join("\n") : "";
+  }
+
+  submit(words, blob) {
+    const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+    const encoder = this.device.createCommandEncoder();
+    let pass = null;
+    const endPass = () => { if (pass) { pass.end(); pass = null; } };
+    for (let i = 0; i < words.length;) {
+      const op = words[i];
+      if (op === OP_CREATE_BUFFER) {
+        this.buffers.set(words[i + 1], this.device.createBuffer({
+          size: Math.max(4, words[i + 2]),
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        }));
+        i += 3;
+      } else if (op === OP_RELEASE_BUFFER) {
+        const handle = words[i + 1];
+        for (const key of this.bindGroups.keys()) if (key.split(",").slice(2).includes(String(handle))) this.bindGroups.delete(key);
+        const buffer = this.buffers.get(handle);
+        this.buffers.delete(handle);
+        if (buffer) queueMicrotask(() => buffer.destroy());
+        i += 2;
+      } else if (op === OP_WRITE_BUFFER) {
+        // through a staging copy inside this encoder, so the write lands in command order
+        const [handle, offset, start, length] = [words[i + 1], words[i + 2], words[i + 3], words[i + 4]];
+        const padded = (length + 3) & ~3;
+        const staging = this.device.createBuffer({ size: Math.max(4, padded), usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+        new Uint8Array(staging.getMappedRange()).set(bytes.subarray(start, start + length));
+        staging.unmap();
+        endPass();
+        encoder.copyBufferToBuffer(staging, 0, this.buffers.get(handle), offset, padded);
+        i += 5;
+      } else if (op === OP_CREATE_UNIFORM) {
+        const [id, start, length] = [words[i + 1], words[i + 2], words[i + 3]];
+        const buffer = this.device.createBuffer({ size: length, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+        new Uint8Array(buffer.getMappedRange()).set(bytes.subarray(start, start + length));
+        buffer.unmap();
+        this.uniforms.set(id, buffer);
+        i += 4;
+      } else if (op === OP_DISPATCH) {
+        const pipelineId = words[i + 1], uniformId = words[i + 2], n = words[i + 3];
+        const handles = Array.from(words.subarray(i + 4, i + 4 + n));
+        const [gx, gy, gz] = words.subarray(i + 4 + n, i + 7 + n);
+        const key = `${pipelineId},${uniformId},${handles.join(",")}`;
+        let group = this.bindGroups.get(key);
+        const pipeline = this.pipelines[pipelineId];
+        if (!group) {
+          const entries = uniformId ? [{ binding: 0, resource: { buffer: this.uniforms.get(uniformId) } }] : [];
+          handles.forEach((h, k) => entries.push({ binding: k + 1, resource: { buffer: this.buffers.get(h) } }));
+          group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+          if (this.bindGroups.size > 8192) this.bindGroups.clear();
+          this.bindGroups.set(key, group);
+        }
+        if (!pass) pass = encoder.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, group);
+        pass.dispatchWorkgroups(gx, gy, gz);
+        i += 7 + n;
+      } else {
+        throw new Error(`pykernel GPU runtime: unknown command ${op} at word ${i}`);
+      }
+    }
+    endPass();
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  async read(handle, nbytes) {
+    const size = Math.max(4, (nbytes + 3) & ~3);
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.buffers.get(handle), 0, staging, 0, size);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = new Uint8Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+}
