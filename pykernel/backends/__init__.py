@@ -59,4 +59,35 @@ def set_default(name):
 
 
 def default():
-    return get(_default_name or "cpu")
+    global _default_name
+    if _default_name is None:
+        _default_name = _choose_default()
+    return get(_default_name)
+
+
+def _choose_default():
+    """PYKERNEL_DEVICE if set; else WebGPU where a hardware adapter exists (always in the
+    browser, where it is the only fast option); else the CPU (NumPy) backend.
+
+    On CPython a software adapter (lavapipe, SwiftShader) is slower than NumPy, so it is
+    used only when asked for by name.
+    """
+    import os
+    import sys
+    requested = os.environ.get("PYKERNEL_DEVICE")
+    if requested:
+        return requested.lower().split(":")[0]
+    if sys.platform == "emscripten":
+        try:
+            get("webgpu")
+            return "webgpu"
+        except Exception:
+            return "cpu"
+    try:
+        from .webgpu.native import probe_adapter
+        info = probe_adapter()
+    except Exception:
+        info = None
+    if info is not None and info.get("adapter_type", "").upper() not in ("CPU", ""):
+        return "webgpu"
+    return "cpu"

@@ -10,6 +10,16 @@ def _wgpu():
     return wgpu
 
 
+def probe_adapter():
+    """The default adapter's info dict, or None when there is no WebGPU adapter."""
+    try:
+        wgpu = _wgpu()
+        adapter = wgpu.gpu.request_adapter_sync(power_preference="high-performance")
+    except Exception:
+        return None
+    return None if adapter is None else dict(adapter.info)
+
+
 class NativeDevice(Device):
     def __init__(self, power_preference="high-performance"):
         wgpu = _wgpu()
