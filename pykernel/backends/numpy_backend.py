@@ -93,7 +93,8 @@ class NumpyBackend(Backend):
         return np.frombuffer(data, dtype=dtype.as_numpy_dtype).reshape(shape).copy()
 
     def from_numpy(self, array, dtype):
-        return np.ascontiguousarray(array, dtype=dtype.as_numpy_dtype).copy()
+        # np.array, not np.ascontiguousarray: the latter turns a 0-d array into shape (1,)
+        return np.array(array, dtype=dtype.as_numpy_dtype, order="C", copy=True)
 
     def to_list(self, x):
         return x.reshape(-1).tolist()

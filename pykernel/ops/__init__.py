@@ -16,3 +16,10 @@ from .shape import (  # noqa: F401
     broadcast_to, concat, expand_dims, gather, getitem, one_hot, pad, rank, reshape, reverse, shape,
     size, slice, split, squeeze, stack, tile, transpose, unstack,
 )
+
+import types as _types
+
+# `from .ops import *` in pykernel/__init__.py must export the ops only, not this package's
+# submodules (ops.linalg, ops.nn, ops.random would shadow tf.linalg, tf.nn, tf.random).
+__all__ = sorted(name for name, value in dict(globals()).items()
+                 if not name.startswith("_") and not isinstance(value, _types.ModuleType))

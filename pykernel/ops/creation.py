@@ -34,7 +34,7 @@ def constant(value, dtype=None, shape=None, name=None):
         return t
     shape = _shape(shape, "constant")
     if t.shape.num_elements() == 1 and math.prod(shape) != 1:
-        return fill(shape, t.item(), t.dtype)
+        return fill(shape, t.item(), dtype=t.dtype)
     if t.shape.num_elements() != math.prod(shape):
         raise InvalidArgumentError(f"constant: {t.shape.num_elements()} values cannot fill shape {shape}")
     return reshape(t, shape)
@@ -90,12 +90,17 @@ def range(start, limit=None, delta=1, dtype=None, name=None):  # noqa: A001
 
 
 def linspace(start, stop, num, name=None, axis=0):
+    """`num` evenly spaced values from start to stop; the dtype of a tensor `start`, else float32."""
+    dtype = next((v.dtype for v in (start, stop) if isinstance(v, Tensor)), dtypes.float32)
+    if not dtype.is_floating:
+        raise InvalidArgumentError(f"linspace: start and stop must be floating, got {dtype.name}")
+    start, stop, num = (v.item() if isinstance(v, Tensor) else v for v in (start, stop, num))
     num = int(num)
     if num < 1:
         raise InvalidArgumentError(f"linspace: num must be >= 1, got {num}")
     step = (stop - start) / (num - 1) if num > 1 else 0.0
     be = backends.default()
-    return wrap(be.arange(float(start), float(step), num, dtypes.float32), be, (num,), dtypes.float32)
+    return wrap(be.arange(float(start), float(step), num, dtype), be, (num,), dtype)
 
 
 def eye(num_rows, num_columns=None, dtype=dtypes.float32, name=None):

@@ -68,7 +68,11 @@ def abs(x, name=None):  # noqa: A001  (TF's name)
 
 def sign(x, name=None):
     x = tensor(x)
-    return wrap(x.backend.unary("sign", x._buf), x.backend, x.shape, x.dtype)
+    out = wrap(x.backend.unary("sign", x._buf), x.backend, x.shape, x.dtype)
+    if x.dtype.is_floating and is_recording():  # TF's gradient of sign is zeros, not None
+        from .creation import zeros_like
+        record((x,), out, lambda g: (zeros_like(g),))
+    return out
 
 
 def tanh(x, name=None):
@@ -108,11 +112,36 @@ def square(x, name=None):
 
 
 def log1p(x, name=None):
-    return log(add(x, 1.0))
+    """log(1 + x), accurate for tiny x (Kahan: log(u) * x / (u - 1) with u = 1 + x)."""
+    from .math_ops import stop_gradient, where
+    x = tensor(x)
+    check_float("log1p", x)
+    xs = stop_gradient(x)
+    u = xs + 1.0
+    d = u - 1.0
+    exact = equal(d, 0.0)
+    out = where(exact, xs, log(u) * (xs / where(exact, 1.0, d)))
+    out = where(equal(u, math.inf), u, out)
+    if is_recording():
+        record((x,), out, lambda g: (g / (x + 1.0),))
+    return out
 
 
 def expm1(x, name=None):
-    return subtract(exp(x), 1.0)
+    """exp(x) - 1, accurate for tiny x (Kahan: (u - 1) * x / log(u) with u = exp(x))."""
+    from .math_ops import stop_gradient, where
+    x = tensor(x)
+    check_float("expm1", x)
+    xs = stop_gradient(x)
+    u = exp(xs)
+    d = u - 1.0
+    log_u = log(u)
+    small = equal(u, 1.0)
+    out = where(small, xs, d * (xs / where(small, 1.0, log_u)))
+    out = where(logical_or(equal(d, -1.0), equal(u, math.inf)), d, out)
+    if is_recording():
+        record((x,), out, lambda g: (g * exp(x),))
+    return out
 
 
 def logical_not(x, name=None):
@@ -193,7 +222,8 @@ def floordiv(x, y, name=None):
 
 
 def floormod(x, y, name=None):
-    return _binary("mod", x, y)
+    # TF's FloorMod gradient: x - floor(x / y) * y
+    return _binary("mod", x, y, lambda g, a, b, out: (g, -g * floordiv(a, b)))
 
 
 def pow(x, y, name=None):  # noqa: A001

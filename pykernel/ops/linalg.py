@@ -1,4 +1,6 @@
 """Matrix multiplication (batched, broadcasting batch dimensions)."""
+import math
+
 from ..errors import InvalidArgumentError
 from .dispatch import broadcast_shapes, is_recording, record, tensors, wrap
 from .elementwise import unbroadcast
@@ -39,16 +41,31 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None, **unsupported)
 
 
 def tensordot(a, b, axes, name=None):
-    """Contract the last `axes` dims of a with the first of b (int axes only)."""
-    from .shape import reshape
+    """Contract a and b over `axes`: an int N (the last N dims of a with the first N of b),
+    or a pair of axis lists [a_axes, b_axes] (or of single ints), as tf.tensordot."""
+    from .dispatch import normalize_axis
+    from .shape import reshape, transpose
     a, b = tensors("tensordot", a, b)
-    if not isinstance(axes, int):
-        raise InvalidArgumentError("tensordot: only an integer `axes` is supported")
-    if tuple(a.shape[a.ndim - axes:]) != tuple(b.shape[:axes]):
-        raise InvalidArgumentError(f"tensordot: shapes {tuple(a.shape)} and {tuple(b.shape)} do not "
-                                   f"match over {axes} axes")
-    free_a, free_b = a.shape[:a.ndim - axes], b.shape[axes:]
-    k = b.shape[:axes].num_elements()
-    out = matmul(reshape(a, [-1, k]) if free_a else reshape(a, [1, k]),
-                 reshape(b, [k, -1]) if free_b else reshape(b, [k, 1]))
-    return reshape(out, tuple(free_a) + tuple(free_b))
+    if isinstance(axes, int) or (hasattr(axes, "__index__") and not isinstance(axes, (list, tuple))):
+        n = int(axes)
+        if not 0 <= n <= min(a.ndim, b.ndim):
+            raise InvalidArgumentError(f"tensordot: axes={n} is out of range for shapes {tuple(a.shape)} "
+                                       f"and {tuple(b.shape)}")
+        a_axes, b_axes = list(range(a.ndim - n, a.ndim)), list(range(n))
+    else:
+        if len(axes) != 2:
+            raise InvalidArgumentError(f"tensordot: axes must be an int or a pair of axis lists, got {axes!r}")
+        a_axes, b_axes = ([v] if isinstance(v, int) else list(v) for v in axes)
+        a_axes = [normalize_axis(int(v), a.ndim, "tensordot") for v in a_axes]
+        b_axes = [normalize_axis(int(v), b.ndim, "tensordot") for v in b_axes]
+    if len(a_axes) != len(b_axes) or any(a.shape[i] != b.shape[j] for i, j in zip(a_axes, b_axes)) \
+            or len(set(a_axes)) != len(a_axes) or len(set(b_axes)) != len(b_axes):
+        raise InvalidArgumentError(f"tensordot: shapes {tuple(a.shape)} and {tuple(b.shape)} do not match "
+                                   f"over axes {a_axes} and {b_axes}")
+    free_a = [i for i in range(a.ndim) if i not in a_axes]
+    free_b = [i for i in range(b.ndim) if i not in b_axes]
+    m, k, n = (math.prod(t.shape[i] for i in ax) for t, ax in ((a, free_a), (a, a_axes), (b, free_b)))
+    a2 = reshape(transpose(a, free_a + a_axes), [m, k])
+    b2 = reshape(transpose(b, b_axes + free_b), [k, n])
+    out = matmul(a2, b2)
+    return reshape(out, tuple(a.shape[i] for i in free_a) + tuple(b.shape[i] for i in free_b))

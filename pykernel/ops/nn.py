@@ -133,13 +133,48 @@ def _pool(op, name, input, ksize, strides, padding, data_format):  # noqa: A002
     if oh <= 0 or ow <= 0:
         raise InvalidArgumentError(f"{name}: window {ksize} does not fit input {tuple(x.shape)} with "
                                    f"padding {padding!r}")
-    out = wrap(x.backend.pool2d(op, x._buf, ksize, strides, pads), x.backend,
-               (x.shape[0], oh, ow, x.shape[3]), x.dtype)
+    return _pool2d(op, x, ksize, strides, pads, (x.shape[0], oh, ow, x.shape[3]))
+
+
+def _pool2d(op, x, ksize, strides, pads, out_shape):
+    out = wrap(x.backend.pool2d(op, x._buf, ksize, strides, pads), x.backend, out_shape, x.dtype)
     if is_recording():
-        def backward(g):
-            return (wrap(x.backend.pool2d_grad(op, x._buf, g._buf, ksize, strides, pads),
-                         x.backend, x.shape, x.dtype),)
-        record((x,), out, backward)
+        record((x,), out, lambda g: (_pool2d_backprop(op, x, out, g, ksize, strides, pads),))
+    return out
+
+
+def _pool2d_backprop(op, x, y, dy, ksize, strides, pads):
+    """The pooling gradient; itself differentiable in dy (for higher-order gradients).
+
+    It is piecewise constant in x, so its gradient w.r.t. x is None (zero)."""
+    out = wrap(x.backend.pool2d_grad(op, x._buf, dy._buf, ksize, strides, pads), x.backend, x.shape, x.dtype)
+    if is_recording():
+        if op == "avg":  # linear in dy: its adjoint is average pooling again
+            record((dy,), out, lambda g: (_pool2d("avg", g, ksize, strides, pads, dy.shape),))
+        else:
+            record((dy,), out, lambda g: (_max_pool_grad_grad(x, y, g, ksize, strides, pads),))
+    return out
+
+
+def _max_pool_grad_grad(x, y, g, ksize, strides, pads):
+    """Adjoint of max-pool backprop: each window reads g at its first maximal cell
+    (the cell the gradient was routed to), one strided slice per window offset."""
+    from .elementwise import equal, logical_and, logical_not, logical_or
+    from .shape import pad, strided_slice_primitive
+    paddings = [[0, 0], list(pads[0]), list(pads[1]), [0, 0]]
+    xp = pad(stop_gradient(x), paddings, constant_values=-math.inf)
+    gp = pad(g, paddings)
+    y = stop_gradient(y)
+    out, found = None, None
+    for i in range(ksize[0]):
+        for j in range(ksize[1]):
+            begin, step = [0, i, j, 0], [1, strides[0], strides[1], 1]
+            hit = equal(strided_slice_primitive(xp, begin, step, y.shape), y)
+            if found is not None:
+                hit = logical_and(hit, logical_not(found))
+            cell = strided_slice_primitive(gp, begin, step, y.shape)
+            out = where(hit, cell, 0.0) if out is None else where(hit, cell, out)
+            found = hit if found is None else logical_or(found, hit)
     return out
 
 
@@ -166,7 +201,14 @@ def relu(features, name=None):
 
 
 def relu6(features, name=None):
-    return minimum(relu(features), 6.0)
+    x = tensor(features)
+    if not x.dtype.is_floating:
+        return minimum(maximum(x, 0), 6)
+    out = minimum(maximum(stop_gradient(x), 0.0), 6.0)
+    if is_recording():  # TF: the gradient passes only where 0 < x < 6
+        from .elementwise import less, logical_and
+        record((x,), out, lambda g: (where(logical_and(greater(x, 0.0), less(x, 6.0)), g, 0.0),))
+    return out
 
 
 def leaky_relu(features, alpha=0.2, name=None):
@@ -193,9 +235,15 @@ def gelu(features, approximate=False, name=None):
 
 
 def softplus(features, name=None):
-    """log(1 + exp(x)), written to neither overflow nor lose precision."""
+    """log(1 + exp(x)), written to neither overflow nor lose precision; gradient sigmoid(x)."""
+    from .elementwise import log1p
     x = tensor(features)
-    return maximum(x, 0.0) + log(1.0 + exp(-abs_(x)))
+    check_float("softplus", x)
+    xs = stop_gradient(x)
+    out = maximum(xs, 0.0) + log1p(exp(-abs_(xs)))
+    if is_recording():
+        record((x,), out, lambda g: (g * sigmoid(x),))
+    return out
 
 
 def softsign(features, name=None):
@@ -232,7 +280,8 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
     if tuple(z.shape) != tuple(x.shape):
         raise InvalidArgumentError(f"sigmoid_cross_entropy_with_logits: labels shape {tuple(z.shape)} "
                                    f"and logits shape {tuple(x.shape)} must match")
-    return maximum(x, 0.0) - x * z + log(1.0 + exp(-abs_(x)))
+    from .elementwise import log1p
+    return maximum(x, 0.0) - x * z + log1p(exp(-abs_(x)))
 
 
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):

@@ -42,8 +42,9 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     for a in axes:
         count *= x.shape[a]
     total = reduce_sum(x, axes, keepdims)
-    if x.dtype.is_integer:
-        return total // max(count, 1)
+    if x.dtype.is_integer:  # integer division truncating toward zero, as TF's integer mean
+        divisor = x.backend.full((), max(count, 1), x.dtype)
+        return wrap(x.backend.binary("div", total._buf, divisor), x.backend, total.shape, x.dtype)
     return total / float(count) if count else total * float("nan")
 
 
@@ -65,9 +66,20 @@ def reduce_min(input_tensor, axis=None, keepdims=False, name=None):
     return _reduce("min", input_tensor, axis, keepdims, _extremum_grad)
 
 
+def _prod_grad(g, x, y, axes):
+    """Product of the other elements, without dividing by zero (exact when x has zeros)."""
+    from .elementwise import equal
+    from .math_ops import cast, where
+    zero = equal(x, 0.0)
+    zeros = reduce_sum(cast(zero, x.dtype), axes, keepdims=True)
+    prod_nonzero = reduce_prod(where(zero, 1.0, x), axes, keepdims=True)
+    others = where(zero, where(equal(zeros, 1.0), prod_nonzero, 0.0),
+                   where(equal(zeros, 0.0), prod_nonzero / where(zero, 1.0, x), 0.0))
+    return _expand_to(g, x.shape, axes) * others
+
+
 def reduce_prod(input_tensor, axis=None, keepdims=False, name=None):
-    return _reduce("prod", input_tensor, axis, keepdims,
-                   lambda g, x, y, axes: _expand_to(g * y, x.shape, axes) / x)
+    return _reduce("prod", input_tensor, axis, keepdims, _prod_grad)
 
 
 def reduce_any(input_tensor, axis=None, keepdims=False, name=None):
@@ -81,10 +93,11 @@ def reduce_all(input_tensor, axis=None, keepdims=False, name=None):
 
 
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
-    from .elementwise import exp, log
-    from .math_ops import stop_gradient
+    from .elementwise import exp, is_finite, log
+    from .math_ops import stop_gradient, where
     x = tensor(input_tensor)
     m = stop_gradient(reduce_max(x, axis, keepdims=True))
+    m = where(is_finite(m), m, 0.0)  # an all -inf slice gives -inf, not NaN (as TF)
     out = log(reduce_sum(exp(x - m), axis, keepdims=True)) + m
     if keepdims:
         return out

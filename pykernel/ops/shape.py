@@ -284,6 +284,8 @@ def split(value, num_or_size_splits, axis=0, num=None, name=None):
     x = tensor(value)
     axis = normalize_axis(axis, x.ndim, "split")
     dim = x.shape[axis]
+    if isinstance(num_or_size_splits, Tensor) and num_or_size_splits.ndim == 0:
+        num_or_size_splits = num_or_size_splits.item()
     if isinstance(num_or_size_splits, int):
         if num_or_size_splits <= 0 or dim % num_or_size_splits:
             raise InvalidArgumentError(f"split: axis {axis} of shape {tuple(x.shape)} does not divide "
@@ -369,8 +371,10 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
         else tensor(indices, dtypes.int32)
     if not idx.dtype.is_integer:
         raise InvalidArgumentError(f"one_hot: indices must be integers, got {idx.dtype.name}")
-    dtype = dtypes.as_dtype(dtype) if dtype is not None else (
-        on_value.dtype if isinstance(on_value, Tensor) else dtypes.float32)
+    if dtype is None:  # TF: the dtype of on_value or off_value when given, else float32
+        given = [v for v in (on_value, off_value) if v is not None]
+        dtype = tensor(given[0]).dtype if given else dtypes.float32
+    dtype = dtypes.as_dtype(dtype)
     axis = -1 if axis is None else axis
     classes = cast(range_(int(depth)), idx.dtype)
     hits = equal(expand_dims(idx, -1), classes)
