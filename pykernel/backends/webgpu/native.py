@@ -88,8 +88,9 @@ class NativeDevice(Device):
         size = len(memoryview(data).cast("B"))
         padded = bytes(data) + bytes(-size % 4)
         staging = self._device.create_buffer_with_data(data=padded, usage=self._wgpu.BufferUsage.COPY_SRC)
-        self._pass.end()
-        self._pass = None
+        if self._pass is not None:
+            self._pass.end()
+            self._pass = None
         self._encoder.copy_buffer_to_buffer(staging, 0, self._buffers[handle], offset, len(padded))
         self._staging.append(staging)
 
