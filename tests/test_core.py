@@ -250,3 +250,32 @@ def test_import_without_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ok")
+
+
+def test_runs_without_numpy_on_the_pure_python_backend():
+    """Offline Pyodide has no NumPy: the cpu device falls back to the pure-Python backend."""
+    code = textwrap.dedent("""
+        import sys, importlib.abc
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "numpy" or name.startswith("numpy."):
+                    raise ImportError("numpy blocked")
+        sys.meta_path.insert(0, Block())
+        import pykernel as tf
+        from pykernel import keras
+        assert type(tf.constant(1.0).backend).__name__ == "PythonBackend"
+        (x, y), _ = keras.datasets.playground.load_data("xor", n_samples=200, seed=3)
+        tf.random.set_seed(0)
+        model = keras.Sequential([keras.layers.Dense(16, activation="relu", input_shape=(2,)),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(keras.optimizers.Adam(0.05), "binary_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y, epochs=25, batch_size=25, verbose=0)
+        (digits, labels), _ = keras.datasets.mnist.load_data()
+        assert "numpy" not in sys.modules
+        print(history.history["accuracy"][-1], tuple(digits.shape), digits.dtype.name, sep="\n")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    accuracy, shape, dtype = out.stdout.splitlines()
+    assert float(accuracy) > 0.85
+    assert shape == "(8000, 28, 28)" and dtype == "uint8"

@@ -15,14 +15,16 @@ def register(name, factory):
     _factories[name] = factory
 
 
-def _numpy_backend():
+def _cpu_backend():
+    """NumPy when it is installed; otherwise the pure-Python backend (slow, but it runs:
+    offline Pyodide and minimal CPython have no NumPy)."""
     try:
-        from .numpy_backend import NumpyBackend
-        return NumpyBackend()
-    except ImportError as e:
-        raise RuntimeError(
-            "The 'cpu' backend needs NumPy, which is not installed here "
-            f"({e}). Install numpy, or use the 'webgpu' device.") from None
+        import numpy  # noqa: F401
+    except ImportError:
+        from .python_backend import PythonBackend
+        return PythonBackend()
+    from .numpy_backend import NumpyBackend
+    return NumpyBackend()
 
 
 def _webgpu_backend():
@@ -35,7 +37,7 @@ def _webgpu_backend():
     return WebGPUBackend(NativeDevice())
 
 
-register("cpu", _numpy_backend)
+register("cpu", _cpu_backend)
 register("webgpu", _webgpu_backend)
 
 
