@@ -272,7 +272,9 @@ def test_runs_without_numpy_on_the_pure_python_backend():
         history = model.fit(x, y, epochs=25, batch_size=25, verbose=0)
         (digits, labels), _ = keras.datasets.mnist.load_data()
         assert "numpy" not in sys.modules
-        print(history.history["accuracy"][-1], tuple(digits.shape), digits.dtype.name, sep="\n")
+        print(history.history["accuracy"][-1])
+        print(tuple(digits.shape))
+        print(digits.dtype.name)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
