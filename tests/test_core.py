@@ -1,12 +1,11 @@
 """Tensor, Variable, GradientTape and tf.function semantics (TF 2 is the spec)."""
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 
 import pykernel as tf
+
+from without_numpy import run_without_numpy
 
 
 def test_seed_example_add():
@@ -235,32 +234,18 @@ def test_random_is_seeded_like_tf():
 
 
 def test_import_without_numpy():
-    code = textwrap.dedent("""
-        import sys, importlib.abc
-        class Block(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name == "numpy" or name.startswith("numpy."):
-                    raise ImportError("numpy blocked")
-        sys.meta_path.insert(0, Block())
+    stdout = run_without_numpy("""
         import pykernel as tf
         from pykernel import keras
         assert "numpy" not in sys.modules
         print("ok", tf.float32, tf.function, tf.GradientTape)
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("ok")
+    assert stdout.startswith("ok")
 
 
 def test_runs_without_numpy_on_the_pure_python_backend():
     """Offline Pyodide has no NumPy: the cpu device falls back to the pure-Python backend."""
-    code = textwrap.dedent("""
-        import sys, importlib.abc
-        class Block(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name == "numpy" or name.startswith("numpy."):
-                    raise ImportError("numpy blocked")
-        sys.meta_path.insert(0, Block())
+    stdout = run_without_numpy("""
         import pykernel as tf
         from pykernel import keras
         assert type(tf.constant(1.0).backend).__name__ == "PythonBackend"
@@ -276,8 +261,6 @@ def test_runs_without_numpy_on_the_pure_python_backend():
         print(tuple(digits.shape))
         print(digits.dtype.name)
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    accuracy, shape, dtype = out.stdout.splitlines()
+    accuracy, shape, dtype = stdout.splitlines()
     assert float(accuracy) > 0.85
     assert shape == "(8000, 28, 28)" and dtype == "uint8"

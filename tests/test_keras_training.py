@@ -1,8 +1,5 @@
 """Training end to end: the Keras examples a TF user runs (unchanged except the import line),
 the Model APIs around fit/evaluate/predict, and the errors a user gets for bad input."""
-import subprocess
-import sys
-import textwrap
 import time
 
 import numpy as np
@@ -10,6 +7,8 @@ import pytest
 
 import pykernel as tf
 from pykernel import keras
+
+from without_numpy import run_without_numpy
 
 
 @pytest.fixture(scope="module")
@@ -377,34 +376,20 @@ def test_summary_of_an_unbuilt_model_is_an_error():
 # ---------------------------------------------------------------- packaging
 
 def test_keras_imports_without_numpy():
-    code = textwrap.dedent("""
-        import sys, importlib.abc
-        class Block(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name == "numpy" or name.startswith("numpy."):
-                    raise ImportError("numpy blocked")
-        sys.meta_path.insert(0, Block())
+    stdout = run_without_numpy("""
         from pykernel import keras
         from pykernel.keras import layers, losses, metrics, optimizers, callbacks, models, utils
         assert keras.Sequential and keras.Model and layers.RandomRotation and optimizers.get
         assert "numpy" not in sys.modules
         print("ok")
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    assert stdout.strip() == "ok"
 
 
 def test_training_never_needs_numpy():
     """fit/evaluate/predict/get_weights with NumPy blocked, on a backend that has no NumPy (the
     pure-Python one): the training path itself must not touch NumPy."""
-    code = textwrap.dedent("""
-        import sys, importlib.abc
-        class Block(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name == "numpy" or name.startswith("numpy."):
-                    raise ImportError("numpy blocked")
-        sys.meta_path.insert(0, Block())
+    stdout = run_without_numpy("""
         import pykernel as tf
         from pykernel import backends
         if "python" not in backends.available():
@@ -431,12 +416,8 @@ def test_training_never_needs_numpy():
         keras.layers.RandomRotation(0.1)(tf.ones((1, 4, 4, 1)), training=True)
         assert "numpy" not in sys.modules
         print("ok")
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    if out.stdout.startswith("skip"):
-        pytest.skip(out.stdout.strip())
-    assert out.stdout.strip() == "ok"
+    """, timeout=300)
+    assert stdout.strip() == "ok"
 
 
 def test_demo_runs(capsys):
