@@ -13,16 +13,40 @@ WORKGROUP = 256
 HELPERS = {
     "is_nan": "fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }",
     "is_inf_or_nan": "fn is_inf_or_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u; }",
+    # Vulkan only bounds log's *absolute* error (2^-21) on [0.5, 2]: near 1 that is a large relative
+    # error (it broke log1p/expm1's Kahan tricks: 1e-3 relative at 3e-5). There, x - 1 is exact and
+    # log(x) = 2 atanh(s), s = (x-1)/(x+1) <= 0.05: series to s^9 (truncation < 1e-13).
+    "accurate_log": """fn accurate_log(x: f32) -> f32 {
+    if (abs(x - 1.0) < 0.1) {
+        let s = (x - 1.0) / (x + 1.0);
+        let s2 = s * s;
+        return 2.0 * s * (1.0 + s2 * (0.33333333 + s2 * (0.2 + s2 * (0.14285714 + s2 * 0.11111111))));
+    }
+    return log(x);
+}""",
     "stable_sigmoid": """fn stable_sigmoid(x: f32) -> f32 {
     let e = exp(-abs(x));
     return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 }""",
+    # (1 - e) / (1 + e) cancels for small |x| (tanh(1e-30) came out as 3e-8): odd Taylor series
+    # there (truncation < 1e-10 relative below 0.1)
     "stable_tanh": """fn stable_tanh(x: f32) -> f32 {
+    if (abs(x) < 0.1) {
+        let x2 = x * x;
+        return x * (1.0 + x2 * (-0.33333333 + x2 * (0.13333333 + x2 * -0.053968254)));
+    }
     let e = exp(-2.0 * abs(x));
     return sign(x) * (1.0 - e) / (1.0 + e);
 }""",
     # Abramowitz & Stegun 7.1.26 refined with one extra term: |error| < 1.5e-7, float32-exact enough.
+    # Its error is absolute, so for |x| < 0.5 (erf(1e-30) came out as 0) use the Maclaurin series
+    # 2/sqrt(pi) * (x - x^3/3 + x^5/10 - x^7/42 + x^9/216 - x^11/1320): truncation < 3e-8 relative.
     "erf": """fn erf_approx(x: f32) -> f32 {
+    if (abs(x) < 0.5) {
+        let x2 = x * x;
+        return 1.1283791671 * x * (1.0 + x2 * (-0.33333333 + x2 * (0.1 + x2 * (-0.023809524
+            + x2 * (0.0046296296 + x2 * -0.00075757576)))));
+    }
     let t = 1.0 / (1.0 + 0.3275911 * abs(x));
     let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
                    + 0.254829592) * t * exp(-x * x);
@@ -55,7 +79,7 @@ HELPERS = {
 }
 
 _FLOAT_UNARY = {
-    "neg": ("-a", ()), "exp": ("exp(a)", ()), "log": ("log(a)", ()), "sqrt": ("sqrt(a)", ()),
+    "neg": ("-a", ()), "exp": ("exp(a)", ()), "log": ("accurate_log(a)", ("accurate_log",)), "sqrt": ("sqrt(a)", ()),
     "rsqrt": ("inverseSqrt(a)", ()), "abs": ("abs(a)", ()), "sign": ("sign(a)", ()),
     "tanh": ("stable_tanh(a)", ("stable_tanh",)), "sigmoid": ("stable_sigmoid(a)", ("stable_sigmoid",)),
     "erf": ("erf_approx(a)", ("erf",)), "sin": ("sin(a)", ()), "cos": ("cos(a)", ()),

@@ -3,6 +3,8 @@ import os
 
 from .device import Device, DeviceError
 
+CACHE_LIMIT = 4096   # bind groups / uniform buffers kept before the caches are dropped and rebuilt
+
 
 def _wgpu():
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
@@ -119,6 +121,8 @@ class NativeDevice(Device):
         group = self._bind_groups.get(key)
         p = self._pipelines[pipeline]
         if group is None:
+            if len(self._bind_groups) >= CACHE_LIMIT or len(self._uniforms) >= CACHE_LIMIT:
+                self._clear_caches()
             entries = []
             if params:
                 entries.append({"binding": 0, "resource": {"buffer": self._uniform(params)}})
@@ -134,6 +138,16 @@ class NativeDevice(Device):
         self._pass.set_bind_group(0, group)
         self._pass.dispatch_workgroups(*workgroups)
         self._pending += 1
+
+    def _clear_caches(self):
+        """Drop every cached bind group and uniform buffer, so long runs with ever-new params
+        (or buffers) cannot grow them without bound. Queued dispatches may still use them:
+        submit those first; destroy() after submit is deferred until that work completes."""
+        self.flush()
+        self._bind_groups.clear()
+        for buf in self._uniforms.values():
+            buf.destroy()
+        self._uniforms.clear()
 
     def flush(self):
         if self._encoder is None:
