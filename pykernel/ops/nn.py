@@ -4,7 +4,7 @@ import math
 from .. import dtypes
 from ..errors import InvalidArgumentError
 from .dispatch import check_float, is_recording, record, tensor, tensors, wrap
-from .elementwise import exp, erf, log, maximum, minimum, sigmoid, tanh, abs as abs_, greater
+from .elementwise import exp, expm1, erf, log, maximum, minimum, sigmoid, tanh, abs as abs_, greater
 from .math_ops import cast, stop_gradient, where
 from .reduction import reduce_max, reduce_mean, reduce_sum
 
@@ -218,13 +218,13 @@ def leaky_relu(features, alpha=0.2, name=None):
 
 def elu(features, name=None):
     x = tensor(features)
-    return where(greater(x, 0.0), x, exp(minimum(x, 0.0)) - 1.0)
+    return where(greater(x, 0.0), x, expm1(minimum(x, 0.0)))
 
 
 def selu(features, name=None):
     alpha, scale = 1.6732632423543772, 1.0507009873554805
     x = tensor(features)
-    return scale * where(greater(x, 0.0), x, alpha * (exp(minimum(x, 0.0)) - 1.0))
+    return scale * where(greater(x, 0.0), x, alpha * (expm1(minimum(x, 0.0))))
 
 
 def gelu(features, approximate=False, name=None):
