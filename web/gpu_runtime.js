@@ -2,7 +2,7 @@
 // Python hands over one Int32Array of commands (and one byte blob of upload data) per
 // flush; this encodes them into a single command buffer and submits it.
 const OP_CREATE_BUFFER = 1, OP_RELEASE_BUFFER = 2, OP_WRITE_BUFFER = 3, OP_DISPATCH = 4,
-  OP_CREATE_UNIFORM = 5;
+  OP_CREATE_UNIFORM = 5, OP_RELEASE_UNIFORMS = 6;
 
 export class GpuRuntime {
   static async create() {
@@ -52,6 +52,7 @@ export class GpuRuntime {
     const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
     const encoder = this.device.createCommandEncoder();
     let pass = null;
+    const retired = [];  // buffers the encoded work may still use: destroyed after submit
     const endPass = () => { if (pass) { pass.end(); pass = null; } };
     for (let i = 0; i < words.length;) {
       const op = words[i];
@@ -77,6 +78,7 @@ export class GpuRuntime {
         staging.unmap();
         endPass();
         encoder.copyBufferToBuffer(staging, 0, this.buffers.get(handle), offset, padded);
+        retired.push(staging);
         i += 5;
       } else if (op === OP_CREATE_UNIFORM) {
         const [id, start, length] = [words[i + 1], words[i + 2], words[i + 3]];
@@ -85,6 +87,11 @@ export class GpuRuntime {
         buffer.unmap();
         this.uniforms.set(id, buffer);
         i += 4;
+      } else if (op === OP_RELEASE_UNIFORMS) {
+        retired.push(...this.uniforms.values());
+        this.uniforms.clear();
+        this.bindGroups.clear();
+        i += 1;
       } else if (op === OP_DISPATCH) {
         const pipelineId = words[i + 1], uniformId = words[i + 2], n = words[i + 3];
         const handles = Array.from(words.subarray(i + 4, i + 4 + n));
@@ -110,6 +117,7 @@ export class GpuRuntime {
     }
     endPass();
     this.device.queue.submit([encoder.finish()]);
+    for (const buffer of retired) buffer.destroy();
   }
 
   async read(handle, nbytes) {

@@ -91,3 +91,13 @@ def test_creation_and_transfer(gpu):
     assert gpu.to_list(gpu.from_bytes(bytes([0, 7, 255]), (3,), dtypes.uint8)) == [0, 7, 255]
     with pytest.raises(TypeError, match="float64"):
         gpu.from_list([1.0], (1,), dtypes.float64)
+
+
+def test_a_buffer_over_the_device_limit_is_a_clear_resource_error(gpu):
+    import pykernel as tf
+    too_big = gpu.device.max_buffer_size // 4 + 1
+    with pytest.raises(tf.errors.ResourceExhaustedError, match=r"exceeds this device's limit"):
+        gpu.empty((too_big,), dtypes.float32)
+    with pytest.raises(MemoryError):
+        gpu.empty((too_big,), dtypes.float32)
+    assert gpu.to_list(gpu.full((2,), 3.0, dtypes.float32)) == [3.0, 3.0]  # the device still works

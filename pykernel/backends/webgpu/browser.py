@@ -9,13 +9,15 @@ impossible; the error says so and `await backend.device.read_buffer_async(...)` 
 """
 import array
 
-from .device import Device, DeviceError
+from .device import Device, DeviceError, DeviceOutOfMemoryError
 
 OP_CREATE_BUFFER = 1
 OP_RELEASE_BUFFER = 2
 OP_WRITE_BUFFER = 3
 OP_DISPATCH = 4
 OP_CREATE_UNIFORM = 5
+OP_RELEASE_UNIFORMS = 6
+UNIFORM_CACHE_LIMIT = 4096
 
 
 class BrowserDevice(Device):
@@ -37,11 +39,12 @@ class BrowserDevice(Device):
         self._next_buffer = 1
         self._next_pipeline = 0
         self._uniforms = {}
+        self._next_uniform = 0
         self._pending = False
 
     def create_buffer(self, nbytes):
         if nbytes > self.max_buffer_size:
-            raise DeviceError(f"a buffer of {nbytes} bytes exceeds this device's limit of "
+            raise DeviceOutOfMemoryError(f"a buffer of {nbytes} bytes exceeds this device's limit of "
                               f"{self.max_buffer_size} bytes")
         handle = self._next_buffer
         self._next_buffer += 1
@@ -73,8 +76,13 @@ class BrowserDevice(Device):
 
     def _uniform(self, params):
         uid = self._uniforms.get(params)
+        if uid is None and len(self._uniforms) >= UNIFORM_CACHE_LIMIT:
+            # the runtime retires them (and their bind groups) once queued work is submitted
+            self._words.append(OP_RELEASE_UNIFORMS)
+            self._uniforms.clear()
         if uid is None:
-            uid = len(self._uniforms) + 1
+            self._next_uniform += 1
+            uid = self._next_uniform
             self._uniforms[params] = uid
             start = self._append_blob(params)
             self._words.extend((OP_CREATE_UNIFORM, uid, start, len(params)))

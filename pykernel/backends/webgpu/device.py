@@ -9,8 +9,15 @@ Ordering contract: dispatches run in the order they were queued; `write_buffer` 
 """
 
 
-class DeviceError(RuntimeError):
-    pass
+from ...errors import ResourceExhaustedError, UnavailableError
+
+
+class DeviceError(UnavailableError):
+    """The GPU is missing, lost, or reported an error (tf.errors.UnavailableError)."""
+
+
+class DeviceOutOfMemoryError(DeviceError, ResourceExhaustedError):
+    """A buffer could not be allocated (tf.errors.ResourceExhaustedError, a MemoryError)."""
 
 
 class Device:

@@ -1,7 +1,7 @@
 """NativeDevice: the Device interface over wgpu-py (Vulkan/Metal/D3D12; lavapipe in CI)."""
 import os
 
-from .device import Device, DeviceError
+from .device import Device, DeviceError, DeviceOutOfMemoryError
 
 CACHE_LIMIT = 4096   # bind groups / uniform buffers kept before the caches are dropped and rebuilt
 
@@ -59,13 +59,13 @@ class NativeDevice(Device):
     def create_buffer(self, nbytes):
         usage = self._wgpu.BufferUsage
         if nbytes > self.max_buffer_size:
-            raise DeviceError(f"a buffer of {nbytes} bytes exceeds this device's limit of "
+            raise DeviceOutOfMemoryError(f"a buffer of {nbytes} bytes exceeds this device's limit of "
                               f"{self.max_buffer_size} bytes")
         try:
             buf = self._device.create_buffer(size=max(4, (nbytes + 3) // 4 * 4),
                                              usage=usage.STORAGE | usage.COPY_SRC | usage.COPY_DST)
         except Exception as e:  # wgpu raises its own error types for OOM / lost device
-            raise DeviceError(f"could not allocate a GPU buffer of {nbytes} bytes: {e}") from e
+            raise DeviceOutOfMemoryError(f"could not allocate a GPU buffer of {nbytes} bytes: {e}") from e
         handle = self._next_handle
         self._next_handle += 1
         self._buffers[handle] = buf
