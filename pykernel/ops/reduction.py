@@ -52,7 +52,7 @@ def _extremum_grad(g, x, y, axes):
     """Ties share the gradient equally, as in TF and PyTorch."""
     from .elementwise import equal
     from .math_ops import cast
-    y_full = _expand_to(y if len(y.shape) == len(x.shape) else y, x.shape, axes)
+    y_full = _expand_to(y, x.shape, axes)
     hits = cast(equal(x, y_full), x.dtype)
     share = _expand_to(g, x.shape, axes) / _expand_to(reduce_sum(hits, axes), x.shape, axes)
     return hits * share
