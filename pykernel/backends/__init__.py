@@ -3,11 +3,18 @@
 A backend is created on first use, so importing pykernel never imports NumPy or
 touches a GPU.
 """
+import contextlib
+import threading
+
 from .base import Backend
 
 _factories = {}
 _instances = {}
 _default_name = None
+_scopes = threading.local()   # the `with pykernel.device(...)` stack, per thread
+
+# TF's device kinds and pykernel's backends: a TF program's '/GPU:0' means WebGPU here.
+_ALIASES = {"gpu": "webgpu", "cpu": "cpu", "webgpu": "webgpu"}
 
 
 def register(name, factory):
@@ -45,10 +52,24 @@ def available():
     return tuple(_factories)
 
 
+def canonical_name(name):
+    """'cpu' or 'webgpu' for any spelling TF accepts: 'GPU', '/GPU:0', 'webgpu:0',
+    '/job:localhost/replica:0/task:0/device:CPU:0', or a tensor's `.device`."""
+    if not isinstance(name, str):
+        raise TypeError(f"a device name must be a string such as 'cpu', 'webgpu' or '/GPU:0', "
+                        f"got {type(name).__name__}")
+    spec = name.lower().strip().rstrip("/")
+    if "device:" in spec:
+        spec = spec.rsplit("device:", 1)[1]
+    kind = spec.lstrip("/").split(":")[0]
+    return _ALIASES.get(kind, kind)
+
+
 def get(name):
-    key = name.lower().split(":")[0]
+    key = canonical_name(name)
     if key not in _factories:
-        raise ValueError(f"Unknown device {name!r}; available devices: {', '.join(_factories)}")
+        raise ValueError(f"Unknown device {name!r}; available devices: {', '.join(_factories)} "
+                         "(TF names work too: '/CPU:0', '/GPU:0')")
     if key not in _instances:
         _instances[key] = _factories[key]()
     return _instances[key]
@@ -57,11 +78,38 @@ def get(name):
 def set_default(name):
     global _default_name
     get(name)  # fail now, not at the first op
-    _default_name = name.lower().split(":")[0]
+    _default_name = canonical_name(name)
+
+
+@contextlib.contextmanager
+def scope(name):
+    """`with pykernel.device(name):` new tensors and op results go to `name` inside."""
+    backend = get(name)
+    stack = _scopes.__dict__.setdefault("stack", [])
+    stack.append(backend)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def scoped():
+    """The backend of the innermost `with pykernel.device(...)`, or None outside one."""
+    stack = getattr(_scopes, "stack", None)
+    return stack[-1] if stack else None
+
+
+def copy_to(buf, source, target):
+    """`buf` (a buffer of `source`) as a new buffer of `target`; a sync point on `source`."""
+    shape, dtype = source.shape(buf), source.dtype(buf)
+    return target.from_list(source.to_list(buf), shape, dtype)
 
 
 def default():
     global _default_name
+    stack = getattr(_scopes, "stack", None)
+    if stack:
+        return stack[-1]
     if _default_name is None:
         _default_name = _choose_default()
     return get(_default_name)

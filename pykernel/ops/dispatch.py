@@ -46,7 +46,7 @@ def tensors(op, *values):
         if t.backend is not first.backend:
             raise InvalidArgumentError(
                 f"{op}: inputs live on different devices ({first.device} and {t.device}); "
-                "move one with tf.identity under tf.device or pykernel.to_device")
+                "move one with tf.identity inside `with tf.device(...)`")
     return out
 
 

@@ -1,5 +1,5 @@
 """where, cast, clipping, identity and friends."""
-from .. import dtypes
+from .. import backends, dtypes
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor
 from .dispatch import broadcast_shapes, is_recording, record, tensor, tensors, wrap
@@ -55,10 +55,17 @@ def cast(x, dtype, name=None):
 
 
 def identity(x, name=None):
+    """The same value; inside `with tf.device(d)` a copy on device d (how tensors move)."""
     x = tensor(x)
-    out = wrap(x._buf, x.backend, x.shape, x.dtype)
+    target = backends.scoped()
+    if target is None or target is x.backend:
+        out = wrap(x._buf, x.backend, x.shape, x.dtype)
+    else:
+        out = wrap(backends.copy_to(x._buf, x.backend, target), target, x.shape, x.dtype)
     if is_recording():
-        record((x,), out, lambda g: (g,))
+        source = x.backend
+        record((x,), out, lambda g: (g if g.backend is source else
+                                     wrap(backends.copy_to(g._buf, g.backend, source), source, g.shape, g.dtype),))
     return out
 
 

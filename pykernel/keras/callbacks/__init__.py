@@ -2,6 +2,7 @@
 from .callback import Callback  # noqa: F401
 from .callback_list import CallbackList  # noqa: F401
 from .early_stopping import EarlyStopping  # noqa: F401
+from .event_stream import EventStream, set_event_sink  # noqa: F401
 from .history import History  # noqa: F401
 from .lambda_callback import LambdaCallback  # noqa: F401
 from .learning_rate_scheduler import LearningRateScheduler  # noqa: F401

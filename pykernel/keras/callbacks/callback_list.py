@@ -1,5 +1,7 @@
-"""CallbackList: fans each hook out to a list of callbacks (adding History and the progress logger)."""
+"""CallbackList: fans each hook out to a list of callbacks (adding History, the progress
+logger, and an EventStream when a host listens for training events)."""
 from .callback import Callback
+from .event_stream import EventStream, event_sink
 from .history import History
 from .progbar_logger import ProgbarLogger
 
@@ -23,6 +25,8 @@ class CallbackList(Callback):
             self.callbacks.append(self.history)  # last: it records logs other callbacks have added to
         if add_progbar and not any(isinstance(cb, ProgbarLogger) for cb in self.callbacks):
             self.callbacks.insert(0, ProgbarLogger())
+        if event_sink() is not None and not any(isinstance(cb, EventStream) for cb in self.callbacks):
+            self.callbacks.append(EventStream())
         if model is not None:
             self.set_model(model)
         if params:

@@ -1,0 +1,89 @@
+// The page's handle on Python: starts web/worker.js, runs code there one request at a
+// time, forwards its output and training events, and stops a run on request.
+//
+//   const python = new PythonWorker({ onMessage: (m) => ... });   // every worker message
+//   const info = await python.ready;          // {backend, adapter, python, pykernel, timings}
+//   const value = await python.run("1 + 1");  // the last expression, as JSON
+//   python.stop();                            // KeyboardInterrupt in the running code
+//
+// A failed run rejects with a PythonError (message, traceback, interrupted).
+
+export class PythonError extends Error {
+  constructor({ message, traceback, interrupted }) {
+    super(message);
+    this.name = "PythonError";
+    this.traceback = traceback;
+    this.interrupted = Boolean(interrupted);
+  }
+}
+
+export class PythonWorker {
+  constructor({ onMessage = () => {}, workerURL = new URL("./worker.js", import.meta.url) } = {}) {
+    this.onMessage = onMessage;
+    this.workerURL = workerURL;
+    this.nextId = 1;
+    this.pending = new Map();
+    this.start();
+  }
+
+  start() {
+    this.worker = new Worker(this.workerURL, { type: "module" });
+    // Where the page is cross-origin isolated (server.py makes it so), Stop writes into
+    // shared memory that Pyodide polls: the run ends with KeyboardInterrupt and Python's
+    // state (the model, its weights) survives. Elsewhere Stop must restart the worker.
+    this.interruptBuffer = self.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    this.ready = new Promise((resolve, reject) => { this.readyCallbacks = { resolve, reject }; });
+    this.ready.catch(() => {});
+    this.worker.onmessage = ({ data }) => this.receive(data);
+    this.worker.onerror = (event) => {
+      const message = `the Python worker failed: ${event.message || "could not load worker.js"}`;
+      this.receive({ type: "fatal", message });
+    };
+    this.worker.postMessage({ type: "init", interruptBuffer: this.interruptBuffer });
+  }
+
+  receive(message) {
+    if (message.type === "ready") this.readyCallbacks.resolve(message);
+    if (message.type === "fatal") {
+      this.readyCallbacks.reject(new Error(message.message));
+      for (const { reject } of this.pending.values()) reject(new PythonError({ message: message.message }));
+      this.pending.clear();
+    }
+    if (message.type === "result" || message.type === "error") {
+      const request = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (request) {
+        if (message.type === "result") request.resolve(message.value);
+        else request.reject(new PythonError(message));
+      }
+    }
+    this.onMessage(message);
+  }
+
+  get busy() { return this.pending.size > 0; }
+
+  run(code, globals = undefined) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: "run", id, code, globals });
+    });
+  }
+
+  stop() {
+    if (!this.busy) return;
+    if (this.interruptBuffer) {
+      this.interruptBuffer[0] = 2;   // SIGINT
+      return;
+    }
+    this.restart("stopped: the worker was restarted (this page is not cross-origin isolated)");
+  }
+
+  restart(reason = "the Python worker was restarted") {
+    this.worker.terminate();
+    for (const { reject } of this.pending.values()) reject(new PythonError({ message: reason, interrupted: true }));
+    this.pending.clear();
+    this.start();
+    return this.ready;
+  }
+}
