@@ -16,13 +16,18 @@ def start(backend):
     check = tf.reduce_sum(tf.range(1, 5, dtype=tf.float32) * 2.0).item()
     if check != 20.0:
         raise RuntimeError(f"the {backend} device computed 2*(1+2+3+4) = {check}, not 20: it is not usable")
-    set_event_sink(_emit)
+    set_event_sink(_emit, _stop_requested)
     return json.dumps({"python": sys.version.split()[0], "pykernel": __version__})
 
 
 def _emit(name, data):
     import js
     js.pykernelEmit(name, json.dumps(data))
+
+
+def _stop_requested():
+    import js
+    return bool(js.pykernelStopRequested())
 
 
 def _plain(value):

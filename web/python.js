@@ -29,9 +29,12 @@ export class PythonWorker {
   start() {
     this.worker = new Worker(this.workerURL, { type: "module" });
     // Where the page is cross-origin isolated (server.py makes it so), Stop writes into
-    // shared memory that Pyodide polls: the run ends with KeyboardInterrupt and Python's
-    // state (the model, its weights) survives. Elsewhere Stop must restart the worker.
-    this.interruptBuffer = self.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    // shared memory: word 0 is Pyodide's interrupt buffer (SIGINT, polled by the
+    // interpreter), word 1 a flag Keras checks after every batch (Pyodide does not poll
+    // while a GPU read holds Python suspended). The run ends with KeyboardInterrupt and
+    // Python's state (the model, its weights) survives. Elsewhere Stop restarts the worker.
+    this.sharedFlags = self.crossOriginIsolated ? new SharedArrayBuffer(8) : null;
+    this.interruptBuffer = this.sharedFlags ? new Int32Array(this.sharedFlags) : null;
     this.ready = new Promise((resolve, reject) => { this.readyCallbacks = { resolve, reject }; });
     this.ready.catch(() => {});
     this.worker.onmessage = ({ data }) => this.receive(data);
@@ -39,7 +42,7 @@ export class PythonWorker {
       const message = `the Python worker failed: ${event.message || "could not load worker.js"}`;
       this.receive({ type: "fatal", message });
     };
-    this.worker.postMessage({ type: "init", interruptBuffer: this.interruptBuffer });
+    this.worker.postMessage({ type: "init", sharedFlags: this.sharedFlags });
   }
 
   receive(message) {
@@ -52,9 +55,13 @@ export class PythonWorker {
     if (message.type === "result" || message.type === "error") {
       const request = this.pending.get(message.id);
       this.pending.delete(message.id);
+      // Pyodide raises KeyboardInterrupt for Stop, except inside a JSPI wait (time.sleep,
+      // a GPU read), where the interrupt surfaces as some other error: Stop caused it all the same.
+      const interrupted = Boolean(message.interrupted || this.stopRequested);
+      if (!this.busy) this.stopRequested = false;
       if (request) {
         if (message.type === "result") request.resolve(message.value);
-        else request.reject(new PythonError(message));
+        else request.reject(new PythonError({ ...message, interrupted }));
       }
     }
     this.onMessage(message);
@@ -72,8 +79,10 @@ export class PythonWorker {
 
   stop() {
     if (!this.busy) return;
+    this.stopRequested = true;
     if (this.interruptBuffer) {
-      this.interruptBuffer[0] = 2;   // SIGINT
+      Atomics.store(this.interruptBuffer, 1, 1);   // the batch-level flag
+      Atomics.store(this.interruptBuffer, 0, 2);   // SIGINT
       return;
     }
     this.restart("stopped: the worker was restarted (this page is not cross-origin isolated)");

@@ -1,6 +1,8 @@
 // The Python host: Pyodide in a module Web Worker, so training never blocks the page.
 // Protocol (the page side is web/python.js):
-//   page -> worker  {type: "init", interruptBuffer?}   {type: "run", id, code, globals?}
+//   page -> worker  {type: "init", sharedFlags?}   {type: "run", id, code, globals?}
+//                   sharedFlags (SharedArrayBuffer, 2 x int32): [0] Pyodide's interrupt
+//                   buffer, [1] a stop flag that Keras polls after each batch
 //   worker -> page  {type: "progress", stage, message, fraction}
 //                   {type: "ready", backend, adapter, python, pykernel, timings}
 //                   {type: "fatal", message}            (cannot run Python here)
@@ -19,6 +21,7 @@ const progress = (stage, message, fraction) => post({ type: "progress", stage, m
 let pyodide = null;
 let namespace = null;       // one globals dict shared by every run, like a notebook
 let interruptBuffer = null;
+let stopFlag = null;
 let queue = Promise.resolve();
 
 async function fetchOk(url) {
@@ -47,7 +50,7 @@ async function chooseBackend() {
   }
 }
 
-async function init({ interruptBuffer: buffer }) {
+async function init({ sharedFlags }) {
   progress("runtime", "fetching runtime manifest", 0.02);
   const runtime = await (await fetchOk("/runtime.json")).json();
 
@@ -57,7 +60,11 @@ async function init({ interruptBuffer: buffer }) {
   pyodide = await loadPyodide({ indexURL: runtime.pyodideIndexURL });
   pyodide.setStdout({ batched: (text) => post({ type: "stdout", text }) });
   pyodide.setStderr({ batched: (text) => post({ type: "stderr", text }) });
-  if (buffer) { interruptBuffer = buffer; pyodide.setInterruptBuffer(buffer); }
+  if (sharedFlags) {
+    interruptBuffer = new Int32Array(sharedFlags, 0, 1);
+    stopFlag = new Int32Array(sharedFlags, 4, 1);
+    pyodide.setInterruptBuffer(interruptBuffer);
+  }
   mark("pyodide");
 
   progress("pykernel", "installing pykernel", 0.6);
@@ -70,6 +77,7 @@ async function init({ interruptBuffer: buffer }) {
 
   progress("warmup", "starting pykernel", 0.85);
   globalThis.pykernelEmit = (name, json) => post({ type: "event", name, data: JSON.parse(json) });
+  globalThis.pykernelStopRequested = () => (stopFlag ? Atomics.load(stopFlag, 0) !== 0 : false);
   namespace = pyodide.globals.get("dict")();
   const info = JSON.parse(await pyodide.runPythonAsync(
     "import pykernel.playground\nfrom pykernel.playground import to_json as __pykernel_to_json__\n" +
@@ -88,7 +96,7 @@ function userTraceback(text) {
 
 async function run({ id, code, globals }) {
   const t0 = performance.now();
-  if (interruptBuffer) interruptBuffer[0] = 0;
+  if (interruptBuffer) { Atomics.store(interruptBuffer, 0, 0); Atomics.store(stopFlag, 0, 0); }
   try {
     for (const [name, value] of Object.entries(globals || {})) namespace.set(name, pyodide.toPy(value));
     const result = await pyodide.runPythonAsync(code, { globals: namespace });

@@ -1,8 +1,10 @@
 """EventStream: training progress as events for a host, such as the playground page's live
 charts (web/worker.js forwards them to the page).
 
-A host registers one sink with `set_event_sink(sink)`; from then on fit and evaluate add an
-EventStream on their own, the way they add History. `sink(name, data)` receives:
+A host registers one sink with `set_event_sink(sink, should_stop)`; from then on fit,
+evaluate and predict add an EventStream on their own, the way they add History.
+`should_stop()` (optional) is polled after every batch: when it says True the run raises
+KeyboardInterrupt there (the page's Stop button). `sink(name, data)` receives:
   train_begin {epochs, steps}      batch {epoch, step, steps, logs}
   epoch {epoch, epochs, logs}      train_end {logs, stopped}      evaluate {logs}
 Epochs and steps count from 1; logs are {metric: float or None (not finite)}.
@@ -15,14 +17,22 @@ import time
 from .callback import Callback
 
 _sink = None
+_should_stop = None
 
 
-def set_event_sink(sink):
-    """Send training events to `sink(name, data)`; None stops sending."""
-    global _sink
-    if sink is not None and not callable(sink):
-        raise TypeError(f"the event sink must be callable as sink(name, data), got {type(sink).__name__}")
-    _sink = sink
+def set_event_sink(sink, should_stop=None):
+    """Send training events to `sink(name, data)`, and stop a run when `should_stop()`;
+    None for both restores the default (no events)."""
+    global _sink, _should_stop
+    for name, f in (("event sink", sink), ("should_stop", should_stop)):
+        if f is not None and not callable(f):
+            raise TypeError(f"the {name} must be callable, got {type(f).__name__}")
+    _sink, _should_stop = sink, should_stop
+
+
+def _check_stop():
+    if _should_stop is not None and _should_stop():
+        raise KeyboardInterrupt("stopped (the host asked to stop)")
 
 
 def event_sink():
@@ -60,6 +70,7 @@ class EventStream(Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
+        _check_stop()
         steps = self.params.get("steps")
         now = time.monotonic()
         if now - self._last_sent < self.interval and batch + 1 != steps:
@@ -74,6 +85,12 @@ class EventStream(Callback):
         self._in_fit = False
         stopped = bool(getattr(self.model, "stop_training", False))
         self._send("train_end", {"logs": _plain(logs), "stopped": stopped})
+
+    def on_test_batch_end(self, batch, logs=None):
+        _check_stop()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        _check_stop()
 
     def on_test_end(self, logs=None):
         if not self._in_fit:

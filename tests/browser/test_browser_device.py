@@ -1,0 +1,221 @@
+"""pykernel in Pyodide in real Chromium: the browser WebGPU device (browser.py +
+web/gpu_runtime.js) against the pure-Python cpu backend in the same worker, plus errors,
+interrupts and output through the worker protocol (web/worker.js, web/python.js).
+
+A bare page on the server's origin (so it is cross-origin isolated) drives PythonWorker
+directly: these tests do not depend on the playground's UI.
+"""
+import json
+import time
+
+import pytest
+
+from conftest import READY_TIMEOUT_MS, ConsoleWatch, save_artifacts
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+HARNESS = """<!doctype html><meta charset="utf-8"><title>pykernel worker harness</title>
+<script type="module">
+import { PythonWorker } from "/python.js";
+window.messages = [];
+window.python = new PythonWorker({ onMessage: (m) => window.messages.push(m) });
+window.python.ready.then((info) => { window.info = info; }, (e) => { window.info = { fatal: String(e) }; });
+window.runPython = (code, globals) => window.python.run(code, globals).then(
+  (value) => ({ value }), (e) => ({ error: e.message, traceback: e.traceback, interrupted: e.interrupted }));
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def worker_page(browser, base_url):
+    context = browser.new_context()
+    page = context.new_page()
+    watch = ConsoleWatch(page)
+    # the harness is not a file of the app: serve it on the app's origin with the app's headers
+    page.route(f"{base_url}/__harness.html", lambda route: route.fulfill(
+        body=HARNESS, content_type="text/html",
+        headers={"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}))
+    page.goto(f"{base_url}/__harness.html")
+    page.wait_for_function("window.info", timeout=READY_TIMEOUT_MS)
+    info = page.evaluate("window.info")
+    assert "fatal" not in info, info
+    yield page
+    save_artifacts(page, watch, "browser_device")
+    context.close()
+    assert not watch.errors(), "\n".join(watch.errors())
+
+
+def run(page, code, globals=None, timeout=60_000):
+    page.set_default_timeout(timeout)
+    return page.evaluate("([code, globals]) => window.runPython(code, globals)", [code, globals])
+
+
+def test_worker_reports_webgpu_and_a_cross_origin_isolated_page(worker_page):
+    info = worker_page.evaluate("window.info")
+    assert info["backend"] == "webgpu" and info["adapter"]
+    assert info["python"].startswith("3.") and info["pykernel"]
+    assert info["timings"]["ready"] > 0
+    assert worker_page.evaluate("crossOriginIsolated") is True
+    assert run(worker_page, "import sys, pykernel\n(sys.platform, pykernel.config.get_device())")["value"] == \
+        ["emscripten", "webgpu"]
+
+
+# Each case: inputs (shapes), a function of them; forward and gradient are compared.
+PARITY = r'''
+import json, math, random
+import pykernel as tf
+
+rng = random.Random(7)
+
+def rand(*shape):
+    n = math.prod(shape)
+    return tf.reshape(tf.constant([rng.uniform(-1.0, 1.0) for _ in range(n)], dtype=tf.float32), shape)
+
+cases = {
+    "matmul_odd": ([(37, 50), (50, 23)], lambda a, b: tf.matmul(a, b)),
+    "matmul_batched_transposed": ([(3, 17, 9), (3, 13, 9)], lambda a, b: tf.matmul(a, b, transpose_b=True)),
+    "conv2d_same_stride2": ([(2, 9, 11, 3), (3, 3, 3, 5)],
+                            lambda x, k: tf.nn.conv2d(x, k, strides=2, padding="SAME")),
+    "conv2d_valid": ([(1, 8, 7, 2), (2, 3, 2, 4)], lambda x, k: tf.nn.conv2d(x, k, strides=1, padding="VALID")),
+    "max_pool": ([(2, 7, 9, 3)], lambda x: tf.nn.max_pool2d(x, 2, 2, "SAME")),
+    "avg_pool": ([(2, 7, 9, 3)], lambda x: tf.nn.avg_pool2d(x, 3, 2, "VALID")),
+    "reductions": ([(5, 70, 3)], lambda x: tf.reduce_sum(x, axis=[0, 2]) + tf.reduce_max(x, axis=[0, 2])
+                   + tf.reduce_mean(x, axis=[0, 2])),
+    "softmax_xent": ([(13, 10)], lambda z: tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.constant([i % 10 for i in range(13)]), logits=z)),
+    "elementwise_broadcast": ([(4, 1, 6), (5, 1)], lambda a, b: tf.tanh(a * b) + tf.exp(-tf.abs(b)) * tf.sigmoid(a)),
+    "gather_concat_pad": ([(9, 4)], lambda x: tf.pad(tf.concat([tf.gather(x, [3, 0, 8, 3]), x[1:6:2]], 0),
+                                                    [[1, 0], [0, 2]])),
+    "transpose_slice": ([(4, 5, 6)], lambda x: tf.transpose(x, [2, 0, 1])[::-1, 1:, ::2]),
+}
+
+def run_on(device, shapes, fn, seed):
+    global rng
+    rng = random.Random(seed)
+    with tf.device(device):
+        inputs = [tf.identity(rand(*s)) for s in shapes]
+        with tf.GradientTape() as tape:
+            for x in inputs:
+                tape.watch(x)
+            out = fn(*inputs)
+            # random upstream weights: the gradient check is not blurred by a loss's own
+            # transcendental functions (WGSL allows sin/cos an absolute error of 2**-11)
+            loss = tf.reduce_sum(out * rand(*out.shape))
+        grads = tape.gradient(loss, inputs)
+    return [out.tolist()] + [g.tolist() for g in grads], out.device
+
+def flat(x):
+    return [v for item in x for v in flat(item)] if isinstance(x, list) else [x]
+
+report = {}
+for name, (shapes, fn) in cases.items():
+    seed = rng.randrange(1 << 30)
+    gpu, gpu_device = run_on("webgpu", shapes, fn, seed)
+    cpu, cpu_device = run_on("cpu", shapes, fn, seed)
+    errors = []
+    for g, c in zip(gpu, cpu):
+        g, c = flat(g), flat(c)
+        assert len(g) == len(c), (name, len(g), len(c))
+        scale = max(1.0, max(abs(v) for v in c))
+        errors.append(max(abs(a - b) for a, b in zip(g, c)) / scale)
+    report[name] = {"errors": errors, "devices": [gpu_device, cpu_device]}
+json.dumps(report)
+'''
+
+
+def test_browser_webgpu_matches_the_cpu_backend_forward_and_gradient(worker_page):
+    result = run(worker_page, PARITY, timeout=180_000)
+    assert "error" not in result, result.get("traceback")
+    report = json.loads(result["value"])
+    assert len(report) == 11
+    for name, case in report.items():
+        assert case["devices"] == ["WebGPU:0", "CPU:0"], name
+        assert max(case["errors"]) < 2e-5, (name, case["errors"])
+
+
+def test_random_streams_are_identical_on_both_devices(worker_page):
+    code = """
+import pykernel as tf
+out = []
+for device in ("webgpu", "cpu"):
+    tf.random.set_seed(3)
+    with tf.device(device):
+        out.append(tf.random.uniform([1001], seed=4).tolist())
+out[0] == out[1], out[0][:3]
+"""
+    result = run(worker_page, code)
+    assert "error" not in result, result.get("traceback")
+    same, head = result["value"]
+    assert same is True and all(0 <= v < 1 for v in head)
+
+
+def test_a_keras_model_trains_on_browser_webgpu(worker_page):
+    code = """
+import pykernel as tf
+from pykernel import keras
+keras.utils.set_random_seed(1)
+(x, y), _ = keras.datasets.playground.load_data("xor", n_samples=256, seed=1)
+model = keras.Sequential([keras.layers.Input((2,)), keras.layers.Dense(16, activation="tanh"),
+                          keras.layers.Dense(2, activation="softmax")])
+model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+history = model.fit(x, y, epochs=8, batch_size=32, verbose=0)
+(model.layers[0].kernel.device, history.history["accuracy"])
+"""
+    result = run(worker_page, code, timeout=180_000)
+    assert "error" not in result, result.get("traceback")
+    device, accuracy = result["value"]
+    assert device == "WebGPU:0"
+    assert accuracy[-1] > 0.85 and accuracy[-1] > accuracy[0] + 0.1, accuracy
+    names = [m["name"] for m in worker_page.evaluate("window.messages") if m["type"] == "event"]
+    assert names.count("epoch") >= 8 and "train_begin" in names and "train_end" in names
+
+
+def test_shape_errors_are_python_exceptions_at_the_call_site(worker_page):
+    result = run(worker_page, "import pykernel as tf\ntf.matmul(tf.ones([2, 3]), tf.ones([4, 5]))")
+    assert "InvalidArgumentError" in result["error"] and "matmul" in result["error"]
+    assert 'File "<exec>", line 2' in result["traceback"]
+    assert run(worker_page, "1 + 1")["value"] == 2   # the worker is fine afterwards
+
+
+def test_a_buffer_over_the_device_limit_is_resource_exhausted(worker_page):
+    code = """
+import pykernel as tf
+try:
+    tf.zeros([2**30 + 1])   # 4 GiB of float32
+except tf.errors.ResourceExhaustedError as e:
+    message = str(e)
+message"""
+    assert "exceeds this device's limit" in run(worker_page, code)["value"]
+    assert run(worker_page, "import pykernel as tf\ntf.reduce_sum(tf.ones([1000])).item()")["value"] == 1000
+
+
+TRAIN_FOREVER = """
+from pykernel import keras
+(x, y), _ = keras.datasets.playground.load_data("circle", n_samples=128)
+net = keras.Sequential([keras.layers.Input((2,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+net.compile(optimizer="sgd", loss="mse")
+net.fit(x, y, epochs=10_000, batch_size=16, verbose=0)
+"""
+
+
+@pytest.mark.parametrize("loop", ["while True: pass", TRAIN_FOREVER], ids=["busy", "training"])
+def test_stop_interrupts_running_python_and_keeps_its_state(worker_page, loop):
+    run(worker_page, "kept = 41")
+    seen = worker_page.evaluate("window.messages.length")
+    worker_page.evaluate("(code) => { window.pending = window.runPython(code); }", loop)
+    if "fit" in loop:   # stop mid-training: after the first batches (the first step compiles kernels)
+        worker_page.wait_for_function(f"window.messages.slice({seen}).some((m) => m.name === 'batch')")
+    worker_page.wait_for_timeout(500)
+    assert worker_page.evaluate("window.python.busy") is True
+    started = time.monotonic()
+    worker_page.evaluate("window.python.stop()")
+    result = worker_page.evaluate("window.pending")
+    assert result["interrupted"] is True, result
+    assert time.monotonic() - started < 5
+    assert run(worker_page, "kept + 1")["value"] == 42
+
+
+def test_print_output_is_streamed(worker_page):
+    run(worker_page, "print('hello from pykernel'); import sys; print('to stderr', file=sys.stderr)")
+    messages = worker_page.evaluate("window.messages")
+    assert {"type": "stdout", "text": "hello from pykernel"} in messages
+    assert {"type": "stderr", "text": "to stderr"} in messages
