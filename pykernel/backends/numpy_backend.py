@@ -4,7 +4,7 @@ Buffers are NumPy arrays that are never written after creation, so views are saf
 """
 import math
 
-from .base import Backend
+from .base import Backend, optimizer_constants
 from .. import dtypes
 
 np = None
@@ -298,3 +298,140 @@ class NumpyBackend(Backend):
         np.put_along_axis(routed, first_max[..., None], dy[..., None], axis=-1)
         routed = routed.reshape(n, oh, ow, c, kh, kw).transpose(0, 1, 2, 4, 5, 3)
         return self._scatter_windows(x.shape, pads, routed, strides, (1, 1))
+
+    # -- fused primitives: base.py's scalar references, vectorised in the same order --
+    def optimizer_update(self, kind, variable, gradient, slots, rate, hyper):
+        dt = variable.dtype.type
+        constants = [dt(c) for c in optimizer_constants(kind, hyper)]
+        with np.errstate(all="ignore"):
+            return _OPTIMIZER_STEPS[kind](variable, gradient, dict(slots), rate.astype(variable.dtype)[()],
+                                          constants, hyper)
+
+    def affine_warp(self, images, transforms, interpolation, fill_mode, fill_value):
+        n, h, w, _ = images.shape
+        dt = images.dtype.type
+        with np.errstate(all="ignore"):
+            sx, sy, fill = _warp_sources(transforms.astype(images.dtype), n, h, w, fill_mode, dt)
+            sx, sy = np.where(fill, dt(0), sx), np.where(fill, dt(0), sy)  # safe indices; filled below
+            read = _pixel_reader(images, dt(fill_value))
+            if interpolation == "nearest":
+                out = read(_round_half_away(sy), _round_half_away(sx))
+            else:
+                x0, y0 = np.floor(sx), np.floor(sy)
+                wx0, wx1 = ((x0 + dt(1)) - sx)[..., None], (sx - x0)[..., None]
+                xi, yi = x0.astype(np.int64), y0.astype(np.int64)
+                top = wx0 * read(yi, xi) + wx1 * read(yi, xi + 1)
+                bottom = wx0 * read(yi + 1, xi) + wx1 * read(yi + 1, xi + 1)
+                out = ((y0 + dt(1)) - sy)[..., None] * top + (sy - y0)[..., None] * bottom
+            return np.where(fill[..., None], dt(fill_value), out).astype(images.dtype, copy=False)
+
+
+# ---------------------------------------------------------------- optimizer steps (base.optimizer_step)
+
+def _sgd_step(v, g, slots, lr, constants, hyper):
+    (mu,) = constants
+    step = g * lr
+    if "momentum" not in slots:
+        return v - step, {}
+    m = slots["momentum"] * mu - step
+    return (v + (m * mu - step) if hyper.get("nesterov") else v + m), {"momentum": m}
+
+
+def _adam_step(v, g, slots, lr, constants, hyper):
+    one_minus_b1, one_minus_b2, eps = constants
+    m = slots["momentum"] + (g - slots["momentum"]) * one_minus_b1
+    u = slots["velocity"] + (g * g - slots["velocity"]) * one_minus_b2
+    new = {"momentum": m, "velocity": u}
+    denominator = u
+    if "velocity_hat" in slots:
+        denominator = new["velocity_hat"] = np.maximum(slots["velocity_hat"], u)
+    return v - (m * lr) / (np.sqrt(denominator) + eps), new
+
+
+def _adagrad_step(v, g, slots, lr, constants, hyper):
+    (eps,) = constants
+    a = slots["accumulator"] + g * g
+    return v - (lr * g) / np.sqrt(a + eps), {"accumulator": a}
+
+
+def _rmsprop_step(v, g, slots, lr, constants, hyper):
+    rho, one_minus_rho, mu, eps = constants
+    u = rho * slots["velocity"] + one_minus_rho * (g * g)
+    new = {"velocity": u}
+    if "average_gradient" in slots:
+        avg = new["average_gradient"] = rho * slots["average_gradient"] + one_minus_rho * g
+        denominator = (u - avg * avg) + eps
+    else:
+        denominator = u + eps
+    increment = (lr * g) / np.sqrt(denominator)
+    if "momentum" in slots:
+        buf = new["momentum"] = mu * slots["momentum"] + increment
+        return v - buf, new
+    return v - increment, new
+
+
+_OPTIMIZER_STEPS = {"sgd": _sgd_step, "adam": _adam_step, "adagrad": _adagrad_step, "rmsprop": _rmsprop_step}
+
+
+# ---------------------------------------------------------------- warp (base.warp_source / warp_interpolate)
+
+def _warp_sources(transforms, n, h, w, fill_mode, dt):
+    """(sx, sy, fill): the (n, h, w) input points every output pixel reads, after the fill
+    mode, and where it takes fill_value instead."""
+    x = np.arange(w, dtype=dt)[None, None, :]
+    y = np.arange(h, dtype=dt)[None, :, None]
+    t = [transforms[:, j].reshape(-1, 1, 1) for j in range(transforms.shape[1])]
+    sx = t[0] * x + t[1] * y + t[2]
+    sy = t[3] * x + t[4] * y + t[5]
+    fill = np.zeros((1, 1, 1), dtype=bool)
+    if len(t) == 8:
+        k = t[6] * x + t[7] * y + dt(1)
+        fill = k == 0
+        sx, sy = sx / k, sy / k
+    sx = _map_coordinates(np.broadcast_to(sx, (n, h, w)), w, fill_mode, dt)
+    sy = _map_coordinates(np.broadcast_to(sy, (n, h, w)), h, fill_mode, dt)
+    fill = fill | np.isnan(sx) | np.isnan(sy)
+    if fill_mode == "constant":
+        fill = fill | (sx < 0) | (sx > dt(w - 1)) | (sy < 0) | (sy > dt(h - 1))
+    return sx, sy, np.broadcast_to(fill, (n, h, w))
+
+
+def _map_coordinates(c, size, fill_mode, dt):
+    """base.map_coordinate on an array."""
+    last = dt(size - 1)
+    if fill_mode == "constant":
+        return c
+    if fill_mode != "nearest":
+        c = np.where(np.isfinite(c), c, dt(np.nan))
+        if size <= 1:
+            return np.where(np.isnan(c), c, dt(0))
+        if fill_mode == "reflect":
+            sz2 = dt(2 * size)
+            below = sz2 * np.trunc(-c / sz2) + c
+            below = np.where(below < -size, below + sz2, -below - dt(1))
+            above = c - sz2 * np.trunc(c / sz2)
+            above = np.where(above >= size, (sz2 - above) - dt(1), above)
+        else:  # wrap
+            size_f, sz = dt(size), dt(size - 1)
+            below = c + size_f * (np.trunc(-c / sz) + dt(1))
+            above = c - size_f * np.trunc(c / sz)
+        c = np.where(c < 0, below, np.where(c > last, above, c))
+    return np.clip(c, dt(0), last)
+
+
+def _round_half_away(c):
+    """std::round for c >= 0, as integers."""
+    f = np.floor(c)
+    return (f + (c - f >= 0.5)).astype(np.int64)
+
+
+def _pixel_reader(images, fill):
+    """read(iy, ix) -> (n, h, w, c): the pixels at integer (n, h, w) coordinates, fill outside."""
+    n, h, w, _ = images.shape
+    batch = np.arange(n)[:, None, None]
+
+    def read(iy, ix):
+        inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+        pixels = images[batch, np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1)]
+        return np.where(inside[..., None], pixels, fill)
+    return read

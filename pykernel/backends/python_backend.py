@@ -12,11 +12,13 @@ NumPy is imported only by `to_numpy`, which by definition returns a NumPy array.
 """
 import math
 import operator
+import struct
 import sys
 from array import array
 from itertools import repeat
 
-from .base import Backend
+from .base import (Backend, optimizer_constants, optimizer_step, warp_interpolate,
+                   warp_source)
 from .. import dtypes
 
 _INF = math.inf
@@ -59,6 +61,21 @@ def _prod(shape):
 def _round32(values):
     """Round Python floats to float32 (IEEE round-to-nearest-even; overflow gives inf)."""
     return array("f", values).tolist()
+
+
+_F32 = struct.Struct("f")
+
+
+def _round32_scalar(value):
+    """One Python float rounded to float32 (the fused primitives' per-element loops)."""
+    try:
+        return _F32.unpack(_F32.pack(value))[0]
+    except OverflowError:  # rounds beyond the largest float32
+        return math.copysign(_INF, value)
+
+
+def _scalar_rounder(dtype):
+    return _round32_scalar if dtype is dtypes.float32 else float
 
 
 def _wrap_int(values, dtype):
@@ -914,3 +931,49 @@ class PythonBackend(Backend):
                 if s is not None:
                     acc[s + ch] += g[gbase + ch]
         return PyBuffer(_finish(acc, dt), x.shape, dt)
+
+    # -- fused primitives: base.py's scalar references, element by element --
+    def optimizer_update(self, kind, variable, gradient, slots, rate, hyper):
+        rnd = _scalar_rounder(variable.dtype)
+        constants = tuple(map(rnd, optimizer_constants(kind, hyper)))
+        names = tuple(slots)
+        columns = [slots[name].data for name in names]
+        lr = rate.data[0]
+        values, updated = [], [[] for _ in names]
+        for i, (v, g) in enumerate(zip(variable.data, gradient.data)):
+            value, new = optimizer_step(kind, hyper, constants, rnd, v, g,
+                                        {name: col[i] for name, col in zip(names, columns)}, lr)
+            values.append(value)
+            for out, name in zip(updated, names):
+                out.append(new[name])
+        shape, dt = variable.shape, variable.dtype
+        return PyBuffer(values, shape, dt), {name: PyBuffer(out, shape, dt) for name, out in zip(names, updated)}
+
+    def affine_warp(self, images, transforms, interpolation, fill_mode, fill_value):
+        n, h, w, c = images.shape
+        dt = images.dtype
+        rnd = _scalar_rounder(dt)
+        fill = rnd(float(fill_value))
+        cols = transforms.shape[1]
+        shared = transforms.shape[0] == 1
+        data = images.data
+        out = []
+        for b in range(n):
+            row = 0 if shared else b
+            transform = transforms.data[row * cols:(row + 1) * cols]
+            readers = [_pixel_reader(data, b, ch, h, w, c, fill) for ch in range(c)]
+            for y in range(h):
+                for x in range(w):
+                    point = warp_source(transform, x, y, w, h, fill_mode, rnd)
+                    if point is None:
+                        out += [fill] * c
+                        continue
+                    out += [warp_interpolate(read, point[0], point[1], interpolation, rnd) for read in readers]
+        return PyBuffer(out, images.shape, dt)
+
+
+def _pixel_reader(data, b, ch, h, w, c, fill):
+    """read(iy, ix): channel `ch` of image `b` at a pixel, fill outside the image."""
+    def read(iy, ix):
+        return data[((b * h + iy) * w + ix) * c + ch] if 0 <= iy < h and 0 <= ix < w else fill
+    return read

@@ -174,5 +174,7 @@ for _name, _module in {
     "gather": "indexing", "scatter_add": "indexing", "pad": "indexing", "concat": "indexing",
     "strided_slice_grad": "indexing",
     "random_uniform": "random",
+    "optimizer_update": "optimizer",
+    "affine_warp": "warp",
 }.items():
     setattr(WebGPUBackend, _name, _route(_module, _name))

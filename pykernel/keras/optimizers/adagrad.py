@@ -24,9 +24,12 @@ class Adagrad(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         accumulator = self._get_slot(variable, "accumulator", self.initial_accumulator_value)
+        lr = ops.cast(learning_rate, variable.dtype)
+        if self._fused_step("adagrad", gradient, variable, {"accumulator": accumulator}, lr,
+                            {"epsilon": self.epsilon}):
+            return
         new_value, new_accumulator = adagrad_update(
-            variable.read_value(), gradient, accumulator.read_value(), ops.cast(learning_rate, variable.dtype),
-            self.epsilon)
+            variable.read_value(), gradient, accumulator.read_value(), lr, self.epsilon)
         accumulator.assign(new_accumulator)
         variable.assign(new_value)
 

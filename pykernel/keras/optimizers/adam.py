@@ -45,10 +45,16 @@ class Adam(Optimizer):
         m = self._get_slot(variable, "momentum")
         v = self._get_slot(variable, "velocity")
         v_hat = self._get_slot(variable, "velocity_hat") if self.amsgrad else None
+        alpha = ops.cast(self._alpha, variable.dtype)
+        slots = {"momentum": m, "velocity": v}
+        if v_hat is not None:
+            slots["velocity_hat"] = v_hat
+        if self._fused_step("adam", gradient, variable, slots, alpha,
+                            {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}):
+            return
         new_value, new_m, new_v, new_v_hat = adam_update(
             variable.read_value(), gradient, m.read_value(), v.read_value(),
-            None if v_hat is None else v_hat.read_value(), ops.cast(self._alpha, variable.dtype),
-            self.beta_1, self.beta_2, self.epsilon)
+            None if v_hat is None else v_hat.read_value(), alpha, self.beta_1, self.beta_2, self.epsilon)
         m.assign(new_m)
         v.assign(new_v)
         if v_hat is not None:

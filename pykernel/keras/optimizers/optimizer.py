@@ -8,10 +8,16 @@ import warnings
 
 from ... import dtypes, ops
 from ...autodiff import GradientTape
+from ...backends.base import Backend
+from ...ops import training as training_ops
 from ...tensor import Tensor
 from ...variables import Variable
 from ..naming import to_snake_case
 from . import schedules
+
+# Run each variable's update as one backend primitive where it applies (see _fused_step).
+# False forces the composed formulas everywhere: for comparisons and measurements.
+FUSED_UPDATES = True
 
 
 class Optimizer:
@@ -148,6 +154,22 @@ class Optimizer:
         """Update one variable; each optimizer implements this with its Keras formula."""
         raise NotImplementedError
 
+    def _fused_step(self, kind, gradient, variable, slots, rate, hyper):
+        """Update `variable` and its `slots` (name -> Variable) with one backend primitive
+        (ops.training.optimizer_update: one dispatch on WebGPU instead of ~12, and no
+        temporaries) when the gradient is a dense tensor matching a float32/float64 variable
+        on its device. Same formulas, same rounding order as the composed path. Returns
+        False where it does not apply: the caller then composes the update from ops."""
+        if not (FUSED_UPDATES and _fusable(variable, gradient, rate)):
+            return False
+        new_value, new_slots = training_ops.optimizer_update(
+            kind, variable.read_value(), gradient, {name: slot.read_value() for name, slot in slots.items()},
+            rate, hyper)
+        for name, slot in slots.items():
+            slot.assign(new_slots[name])
+        variable.assign(new_value)
+        return True
+
     # ------------------------------------------------------------ clipping and decay
 
     def _clip_gradients(self, grads):
@@ -201,6 +223,16 @@ class _NoArgSchedule(schedules.LearningRateSchedule):
 
 def _is_number(value):
     return isinstance(value, (int, float)) or hasattr(value, "read_value") or isinstance(value, Tensor)
+
+
+def _fusable(variable, gradient, rate):
+    backend = variable.backend
+    return (isinstance(gradient, Tensor) and isinstance(rate, Tensor)
+            and variable.dtype in (dtypes.float32, dtypes.float64)
+            and gradient.dtype is variable.dtype and rate.dtype is variable.dtype
+            and tuple(gradient.shape) == tuple(variable.shape) and tuple(rate.shape) == ()
+            and gradient.backend is backend and rate.backend is backend
+            and type(backend).optimizer_update is not Backend.optimizer_update)
 
 
 def _as_tensor(gradient, dtype):

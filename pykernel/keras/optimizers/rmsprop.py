@@ -39,10 +39,17 @@ class RMSprop(Optimizer):
         velocity = self._get_slot(variable, "velocity")
         average = self._get_slot(variable, "average_gradient") if self.centered else None
         buffer = self._get_slot(variable, "momentum") if self.momentum > 0 else None
+        lr = ops.cast(learning_rate, variable.dtype)
+        slots = {"velocity": velocity}
+        slots.update({} if average is None else {"average_gradient": average})
+        slots.update({} if buffer is None else {"momentum": buffer})
+        if self._fused_step("rmsprop", gradient, variable, slots, lr,
+                            {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon}):
+            return
         new_value, new_velocity, new_average, new_buffer = rmsprop_update(
             variable.read_value(), gradient, velocity.read_value(),
             None if average is None else average.read_value(), None if buffer is None else buffer.read_value(),
-            ops.cast(learning_rate, variable.dtype), self.rho, self.momentum, self.epsilon)
+            lr, self.rho, self.momentum, self.epsilon)
         velocity.assign(new_velocity)
         if average is not None:
             average.assign(new_average)

@@ -33,6 +33,10 @@ class SGD(Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         lr = ops.cast(learning_rate, variable.dtype)
         velocity = self._get_slot(variable, "momentum") if self.momentum != 0 else None
+        slots = {} if velocity is None else {"momentum": velocity}
+        if self._fused_step("sgd", gradient, variable, slots, lr,
+                            {"momentum": self.momentum, "nesterov": self.nesterov}):
+            return
         new_value, new_velocity = sgd_update(
             variable.read_value(), gradient, None if velocity is None else velocity.read_value(), lr,
             self.momentum, self.nesterov)
