@@ -17,7 +17,19 @@ def start(backend):
     if check != 20.0:
         raise RuntimeError(f"the {backend} device computed 2*(1+2+3+4) = {check}, not 20: it is not usable")
     set_event_sink(_emit, _stop_requested)
+    _quiet_keyboard_interrupts()
     return json.dumps({"python": sys.version.split()[0], "pykernel": __version__})
+
+
+def _quiet_keyboard_interrupts():
+    """Stop's SIGINT raises KeyboardInterrupt in the running code; asyncio's Task records it
+    (the run fails with it, as it should) and then re-raises it into Pyodide's event loop,
+    which throws it out of a JS callback: an uncaught error in the page's console. The
+    loop's own hook for KeyboardInterrupt (private in this Pyodide) ends that second trip."""
+    import asyncio
+    loop = asyncio.get_event_loop()
+    if getattr(loop, "_keyboard_interrupt_handler", "absent") is None:
+        loop._keyboard_interrupt_handler = lambda: None
 
 
 def _emit(name, data):

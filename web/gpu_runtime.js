@@ -34,7 +34,10 @@ export class GpuRuntime {
     this.bindGroups = new Map();
     this.errors = [];
     this.lost = null;
-    device.lost.then((info) => { this.lost = `device lost: ${info.reason} ${info.message}`; });
+    device.lost.then((info) => {
+      this.lost = `the GPU device was lost (${info.reason || "unknown reason"}: ${info.message}); ` +
+        "every tensor on it is gone: reload the page to start again";
+    });
     device.addEventListener("uncapturederror", (e) => this.errors.push(e.error.message));
   }
 

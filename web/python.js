@@ -18,6 +18,8 @@ export class PythonError extends Error {
 }
 
 export class PythonWorker {
+  static SIGINT_GRACE_MS = 1000;
+
   constructor({ onMessage = () => {}, workerURL = new URL("./worker.js", import.meta.url) } = {}) {
     this.onMessage = onMessage;
     this.workerURL = workerURL;
@@ -81,8 +83,16 @@ export class PythonWorker {
     if (!this.busy) return;
     this.stopRequested = true;
     if (this.interruptBuffer) {
-      Atomics.store(this.interruptBuffer, 1, 1);   // the batch-level flag
-      Atomics.store(this.interruptBuffer, 0, 2);   // SIGINT
+      // First the flag Keras polls after each batch: the run ends in the user's own stack.
+      // SIGINT only for code that polls no flag (a plain loop), and only after a grace
+      // period: a KeyboardInterrupt that lands in Pyodide's event-loop glue while a GPU
+      // read is pending can leave the run unsettled.
+      Atomics.store(this.interruptBuffer, 1, 1);
+      const id = this.nextId - 1;
+      clearTimeout(this.sigintTimer);
+      this.sigintTimer = setTimeout(() => {
+        if (this.pending.has(id)) Atomics.store(this.interruptBuffer, 0, 2);
+      }, PythonWorker.SIGINT_GRACE_MS);
       return;
     }
     this.restart("stopped: the worker was restarted (this page is not cross-origin isolated)");

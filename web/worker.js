@@ -100,9 +100,12 @@ async function run({ id, code, globals }) {
   try {
     for (const [name, value] of Object.entries(globals || {})) namespace.set(name, pyodide.toPy(value));
     const result = await pyodide.runPythonAsync(code, { globals: namespace });
-    const toJson = namespace.get("__pykernel_to_json__");
-    const value = JSON.parse(toJson(result));
+    // converted inside runPythonAsync too: a tensor result is read from the GPU (JSPI)
+    namespace.set("__pykernel_result__", result);
     if (result && result.destroy) result.destroy();
+    const value = JSON.parse(await pyodide.runPythonAsync(
+      "__pykernel_to_json__(__pykernel_result__)", { globals: namespace }));
+    namespace.set("__pykernel_result__", null);
     post({ type: "result", id, value, ms: performance.now() - t0 });
   } catch (error) {
     const traceback = userTraceback(String(error.message || error));

@@ -25,8 +25,7 @@ window.runPython = (code, globals) => window.python.run(code, globals).then(
 </script>"""
 
 
-@pytest.fixture(scope="module")
-def worker_page(browser, base_url):
+def open_harness(browser, base_url):
     context = browser.new_context()
     page = context.new_page()
     watch = ConsoleWatch(page)
@@ -38,6 +37,12 @@ def worker_page(browser, base_url):
     page.wait_for_function("window.info", timeout=READY_TIMEOUT_MS)
     info = page.evaluate("window.info")
     assert "fatal" not in info, info
+    return context, page, watch
+
+
+@pytest.fixture(scope="module")
+def worker_page(browser, base_url):
+    context, page, watch = open_harness(browser, base_url)
     yield page
     save_artifacts(page, watch, "browser_device")
     context.close()
@@ -219,3 +224,23 @@ def test_print_output_is_streamed(worker_page):
     messages = worker_page.evaluate("window.messages")
     assert {"type": "stdout", "text": "hello from pykernel"} in messages
     assert {"type": "stderr", "text": "to stderr"} in messages
+
+
+def test_a_lost_device_is_a_clear_python_error(browser, base_url):
+    context, page, watch = open_harness(browser, base_url)   # its own worker: this one loses its GPU
+    code = """
+import js
+import pykernel as tf
+before = tf.reduce_sum(tf.ones([100]) * 2.0).item()
+js.pykernelGpu.device.destroy()
+errors = []
+for attempt in range(2):
+    try:
+        tf.reduce_sum(tf.ones([10]) * 3.0).item()
+    except tf.errors.UnavailableError as e:
+        errors.append(str(e))
+[before, errors]"""
+    before, errors = run(page, code)["value"]
+    context.close()
+    assert before == 200
+    assert len(errors) == 2 and all("GPU device was lost" in e and "reload the page" in e for e in errors), errors

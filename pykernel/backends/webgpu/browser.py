@@ -110,11 +110,23 @@ class BrowserDevice(Device):
         if not can_run_sync():
             raise DeviceError("reading a GPU value synchronously needs JSPI (Chromium); in this "
                               "browser use `await device.read_buffer_async(...)` from async code")
-        return self._to_bytes(run_sync(self._runtime.read(handle, nbytes)), nbytes)
+        try:
+            data = run_sync(self._runtime.read(handle, nbytes))
+        except Exception as e:   # a rejected read: mapAsync fails when the device is lost
+            self._raise_device_error(e)
+        return self._to_bytes(data, nbytes)
 
     async def read_buffer_async(self, handle, nbytes):
         self.flush()
-        return self._to_bytes(await self._runtime.read(handle, nbytes), nbytes)
+        try:
+            data = await self._runtime.read(handle, nbytes)
+        except Exception as e:
+            self._raise_device_error(e)
+        return self._to_bytes(data, nbytes)
+
+    def _raise_device_error(self, cause):
+        error = self._runtime.takeError() or str(cause)
+        raise DeviceError(f"WebGPU error: {error}") from None
 
     def _to_bytes(self, js_array_buffer, nbytes):
         error = self._runtime.takeError()

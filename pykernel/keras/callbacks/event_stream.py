@@ -4,7 +4,7 @@ charts (web/worker.js forwards them to the page).
 A host registers one sink with `set_event_sink(sink, should_stop)`; from then on fit,
 evaluate and predict add an EventStream on their own, the way they add History.
 `should_stop()` (optional) is polled after every batch: when it says True the run raises
-KeyboardInterrupt there (the page's Stop button). `sink(name, data)` receives:
+RunStopped there (the page's Stop button), an ordinary exception in the user's own stack. `sink(name, data)` receives:
   train_begin {epochs, steps}      batch {epoch, step, steps, logs}
   epoch {epoch, epochs, logs}      train_end {logs, stopped}      evaluate {logs}
 Epochs and steps count from 1; logs are {metric: float or None (not finite)}.
@@ -30,9 +30,14 @@ def set_event_sink(sink, should_stop=None):
     _sink, _should_stop = sink, should_stop
 
 
+class RunStopped(Exception):
+    """The host (the playground's Stop button) ended this run between two batches. Not a
+    KeyboardInterrupt: under Pyodide, asyncio re-raises those into its event loop."""
+
+
 def _check_stop():
     if _should_stop is not None and _should_stop():
-        raise KeyboardInterrupt("stopped (the host asked to stop)")
+        raise RunStopped("stopped from the page")
 
 
 def event_sink():
