@@ -9,6 +9,7 @@ Versioned assets (Pyodide, the wheel by content hash) are cached for a year; the
 own files are revalidated on every load (ETag), so an edit shows up on reload.
 """
 import argparse
+import contextlib
 import hashlib
 import mimetypes
 import pathlib
@@ -63,10 +64,30 @@ def _sources(root=ROOT):
 _wheel_lock = threading.Lock()
 
 
+@contextlib.contextmanager
+def _build_lock(root):
+    """One build at a time across processes too (setuptools writes into the source tree's
+    build/ and *.egg-info; pytest-xdist workers and a running server may all ask)."""
+    with _wheel_lock:
+        try:
+            import fcntl
+        except ImportError:   # Windows: threads are serialised, processes are not
+            yield
+            return
+        lock_path = root / "build" / ".wheel-build.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def ensure_wheel(root=ROOT, wheel_dir=WHEEL_DIR):
     """The path of an up-to-date pykernel wheel, building it (pip, setuptools) when a
     source file is newer than the wheel. Pyodide installs it offline with unpackArchive."""
-    with _wheel_lock:
+    with _build_lock(root):
         wheels = sorted(wheel_dir.glob("pykernel-*-py3-none-any.whl"))
         newest_source = max(p.stat().st_mtime for p in _sources(root) if p.exists())
         if wheels and wheels[-1].stat().st_mtime >= newest_source:

@@ -5,6 +5,7 @@ import math
 import sys
 
 from . import __version__, config
+from .interrupts import set_stop_check
 from .keras.callbacks import set_event_sink
 
 
@@ -16,7 +17,8 @@ def start(backend):
     check = tf.reduce_sum(tf.range(1, 5, dtype=tf.float32) * 2.0).item()
     if check != 20.0:
         raise RuntimeError(f"the {backend} device computed 2*(1+2+3+4) = {check}, not 20: it is not usable")
-    set_event_sink(_emit, _stop_requested)
+    set_event_sink(_emit)
+    set_stop_check(_stop_requested)
     _quiet_keyboard_interrupts()
     return json.dumps({"python": sys.version.split()[0], "pykernel": __version__})
 

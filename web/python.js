@@ -18,7 +18,7 @@ export class PythonError extends Error {
 }
 
 export class PythonWorker {
-  static SIGINT_GRACE_MS = 1000;
+  static SIGINT_GRACE_MS = 1500;
 
   constructor({ onMessage = () => {}, workerURL = new URL("./worker.js", import.meta.url) } = {}) {
     this.onMessage = onMessage;
@@ -31,11 +31,10 @@ export class PythonWorker {
   start() {
     this.worker = new Worker(this.workerURL, { type: "module" });
     // Where the page is cross-origin isolated (server.py makes it so), Stop writes into
-    // shared memory: word 0 is Pyodide's interrupt buffer (SIGINT, polled by the
-    // interpreter), word 1 a flag Keras checks after every batch (Pyodide does not poll
-    // while a GPU read holds Python suspended). The run ends with KeyboardInterrupt and
-    // Python's state (the model, its weights) survives. Elsewhere Stop restarts the worker.
-    this.sharedFlags = self.crossOriginIsolated ? new SharedArrayBuffer(8) : null;
+    // shared memory (see worker.js): the run ends at pykernel's next safe point, or by
+    // SIGINT, and Python's state (the model, its weights) survives. Elsewhere Stop
+    // restarts the worker.
+    this.sharedFlags = self.crossOriginIsolated ? new SharedArrayBuffer(12) : null;
     this.interruptBuffer = this.sharedFlags ? new Int32Array(this.sharedFlags) : null;
     this.ready = new Promise((resolve, reject) => { this.readyCallbacks = { resolve, reject }; });
     this.ready.catch(() => {});
@@ -83,16 +82,22 @@ export class PythonWorker {
     if (!this.busy) return;
     this.stopRequested = true;
     if (this.interruptBuffer) {
-      // First the flag Keras polls after each batch: the run ends in the user's own stack.
-      // SIGINT only for code that polls no flag (a plain loop), and only after a grace
-      // period: a KeyboardInterrupt that lands in Pyodide's event-loop glue while a GPU
-      // read is pending can leave the run unsettled.
+      // First the stop flag, checked at pykernel's safe points (after each Keras batch,
+      // before each GPU read): the run ends in the user's own stack. SIGINT only for code
+      // that reaches no safe point (a plain Python loop), after a grace period, and never
+      // while a GPU read is pending: a KeyboardInterrupt landing in Pyodide's event-loop
+      // glue around that wait can leave the run unsettled.
       Atomics.store(this.interruptBuffer, 1, 1);
       const id = this.nextId - 1;
-      clearTimeout(this.sigintTimer);
-      this.sigintTimer = setTimeout(() => {
-        if (this.pending.has(id)) Atomics.store(this.interruptBuffer, 0, 2);
-      }, PythonWorker.SIGINT_GRACE_MS);
+      const since = performance.now();
+      clearInterval(this.sigintTimer);
+      this.sigintTimer = setInterval(() => {
+        if (!this.pending.has(id)) { clearInterval(this.sigintTimer); return; }
+        if (performance.now() - since < PythonWorker.SIGINT_GRACE_MS) return;
+        if (Atomics.load(this.interruptBuffer, 2) !== 0) return;   // a GPU read is pending
+        Atomics.store(this.interruptBuffer, 0, 2);
+        clearInterval(this.sigintTimer);
+      }, 100);
       return;
     }
     this.restart("stopped: the worker was restarted (this page is not cross-origin isolated)");

@@ -1,8 +1,9 @@
 // The Python host: Pyodide in a module Web Worker, so training never blocks the page.
 // Protocol (the page side is web/python.js):
 //   page -> worker  {type: "init", sharedFlags?}   {type: "run", id, code, globals?}
-//                   sharedFlags (SharedArrayBuffer, 2 x int32): [0] Pyodide's interrupt
-//                   buffer, [1] a stop flag that Keras polls after each batch
+//                   sharedFlags (SharedArrayBuffer, 3 x int32): [0] Pyodide's interrupt
+//                   buffer (SIGINT), [1] the stop flag pykernel checks at its safe points
+//                   (pykernel/interrupts.py), [2] GPU reads in flight (set here)
 //   worker -> page  {type: "progress", stage, message, fraction}
 //                   {type: "ready", backend, adapter, python, pykernel, timings}
 //                   {type: "fatal", message}            (cannot run Python here)
@@ -22,6 +23,7 @@ let pyodide = null;
 let namespace = null;       // one globals dict shared by every run, like a notebook
 let interruptBuffer = null;
 let stopFlag = null;
+let readsInFlight = null;
 let queue = Promise.resolve();
 
 async function fetchOk(url) {
@@ -63,6 +65,7 @@ async function init({ sharedFlags }) {
   if (sharedFlags) {
     interruptBuffer = new Int32Array(sharedFlags, 0, 1);
     stopFlag = new Int32Array(sharedFlags, 4, 1);
+    readsInFlight = new Int32Array(sharedFlags, 8, 1);
     pyodide.setInterruptBuffer(interruptBuffer);
   }
   mark("pyodide");
@@ -73,6 +76,7 @@ async function init({ sharedFlags }) {
 
   progress("gpu", "opening the GPU", 0.7);
   const { backend, adapter } = await chooseBackend();
+  if (readsInFlight && globalThis.pykernelGpu) countReads(globalThis.pykernelGpu);
   mark("gpu");
 
   progress("warmup", "starting pykernel", 0.85);
@@ -84,6 +88,15 @@ async function init({ sharedFlags }) {
     `pykernel.playground.start(${JSON.stringify(backend)})`, { globals: namespace }));
   mark("ready");
   post({ type: "ready", backend, adapter, python: info.python, pykernel: info.pykernel, timings });
+}
+
+// The page must not send SIGINT while Python waits on a GPU read (python.js stop()).
+function countReads(runtime) {
+  const read = runtime.read.bind(runtime);
+  runtime.read = async (...args) => {
+    Atomics.add(readsInFlight, 0, 1);
+    try { return await read(...args); } finally { Atomics.sub(readsInFlight, 0, 1); }
+  };
 }
 
 // Pyodide's traceback starts with its own frames (the code runner); the user's begin

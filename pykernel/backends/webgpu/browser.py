@@ -9,6 +9,7 @@ impossible; the error says so and `await backend.device.read_buffer_async(...)` 
 """
 import array
 
+from ...interrupts import check_stop
 from .device import Device, DeviceError, DeviceOutOfMemoryError
 
 OP_CREATE_BUFFER = 1
@@ -105,6 +106,7 @@ class BrowserDevice(Device):
             raise DeviceError(f"WebGPU error: {error}")
 
     def read_buffer(self, handle, nbytes):
+        check_stop()   # a safe point: Stop ends the run here rather than during the wait
         self.flush()
         from pyodide.ffi import can_run_sync, run_sync
         if not can_run_sync():

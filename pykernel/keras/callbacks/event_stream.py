@@ -1,10 +1,10 @@
 """EventStream: training progress as events for a host, such as the playground page's live
 charts (web/worker.js forwards them to the page).
 
-A host registers one sink with `set_event_sink(sink, should_stop)`; from then on fit,
-evaluate and predict add an EventStream on their own, the way they add History.
-`should_stop()` (optional) is polled after every batch: when it says True the run raises
-RunStopped there (the page's Stop button), an ordinary exception in the user's own stack. `sink(name, data)` receives:
+A host registers one sink with `set_event_sink(sink)`; from then on fit, evaluate and
+predict add an EventStream on their own, the way they add History. After every batch it
+also calls `pykernel.interrupts.check_stop()`, where a host's Stop request ends the run.
+`sink(name, data)` receives:
   train_begin {epochs, steps}      batch {epoch, step, steps, logs}
   epoch {epoch, epochs, logs}      train_end {logs, stopped}      evaluate {logs}
 Epochs and steps count from 1; logs are {metric: float or None (not finite)}.
@@ -14,30 +14,18 @@ reported at most every `interval` seconds (and always the last batch of an epoch
 import math
 import time
 
+from ...interrupts import check_stop as _check_stop
 from .callback import Callback
 
 _sink = None
-_should_stop = None
 
 
-def set_event_sink(sink, should_stop=None):
-    """Send training events to `sink(name, data)`, and stop a run when `should_stop()`;
-    None for both restores the default (no events)."""
-    global _sink, _should_stop
-    for name, f in (("event sink", sink), ("should_stop", should_stop)):
-        if f is not None and not callable(f):
-            raise TypeError(f"the {name} must be callable, got {type(f).__name__}")
-    _sink, _should_stop = sink, should_stop
-
-
-class RunStopped(Exception):
-    """The host (the playground's Stop button) ended this run between two batches. Not a
-    KeyboardInterrupt: under Pyodide, asyncio re-raises those into its event loop."""
-
-
-def _check_stop():
-    if _should_stop is not None and _should_stop():
-        raise RunStopped("stopped from the page")
+def set_event_sink(sink):
+    """Send training events to `sink(name, data)`; None stops sending."""
+    global _sink
+    if sink is not None and not callable(sink):
+        raise TypeError(f"the event sink must be callable as sink(name, data), got {type(sink).__name__}")
+    _sink = sink
 
 
 def event_sink():
