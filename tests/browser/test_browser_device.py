@@ -25,14 +25,16 @@ window.runPython = (code, globals) => window.python.run(code, globals).then(
 </script>"""
 
 
-def open_harness(browser, base_url):
+ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
+
+
+def open_harness(browser, base_url, isolated=True):
     context = browser.new_context()
     page = context.new_page()
     watch = ConsoleWatch(page)
     # the harness is not a file of the app: serve it on the app's origin with the app's headers
     page.route(f"{base_url}/__harness.html", lambda route: route.fulfill(
-        body=HARNESS, content_type="text/html",
-        headers={"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}))
+        body=HARNESS, content_type="text/html", headers=ISOLATION if isolated else {}))
     page.goto(f"{base_url}/__harness.html")
     page.wait_for_function("window.info", timeout=READY_TIMEOUT_MS)
     info = page.evaluate("window.info")
@@ -244,3 +246,20 @@ for attempt in range(2):
     context.close()
     assert before == 200
     assert len(errors) == 2 and all("GPU device was lost" in e and "reload the page" in e for e in errors), errors
+
+
+def test_without_cross_origin_isolation_stop_restarts_the_worker(browser, base_url):
+    # embedded in a page that is not cross-origin isolated there is no SharedArrayBuffer:
+    # Stop must terminate the worker and start a fresh one
+    context, page, watch = open_harness(browser, base_url, isolated=False)
+    assert page.evaluate("crossOriginIsolated") is False
+    assert run(page, "import pykernel\npykernel.config.get_device()")["value"] == "webgpu"
+    page.evaluate("() => { window.pending = window.runPython('while True: pass'); }")
+    page.wait_for_timeout(300)
+    page.evaluate("window.python.stop()")
+    result = page.evaluate("window.pending")
+    assert result["interrupted"] is True and "restarted" in result["error"]
+    page.evaluate("window.python.ready")
+    assert run(page, "'kept' in globals(), 6 * 7")["value"] == [False, 42]   # a fresh namespace
+    context.close()
+    assert not watch.errors(), "\n".join(watch.errors())
