@@ -155,6 +155,15 @@ def test_exponential_decay_values():
     assert [round(float(stairs(s)), 6) for s in (0, 9, 10, 19, 20)] == [0.1, 0.1, 0.05, 0.05, 0.025]
 
 
+def test_inverse_time_decay_values_and_bad_steps():
+    schedule = keras.optimizers.schedules.InverseTimeDecay(0.1, decay_steps=10, decay_rate=0.5)
+    for step in (0, 5, 10, 25):
+        assert float(schedule(step)) == pytest.approx(0.1 / (1 + 0.5 * step / 10), rel=1e-6)
+    for name in ("ExponentialDecay", "InverseTimeDecay"):
+        with pytest.raises(ValueError, match="decay_steps.*> 0"):
+            getattr(keras.optimizers.schedules, name)(0.1, decay_steps=0, decay_rate=0.5)
+
+
 def test_piecewise_constant_decay_values():
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay([100, 200], [1.0, 0.5, 0.1])
     assert [float(schedule(s)) for s in (0, 100, 101, 200, 201, 1000)] == \
