@@ -29,6 +29,10 @@ struct Params {
     kept_strides: vec4<u32>,
     red_shape: vec4<u32>,
     red_strides: vec4<u32>,
+    kept_rank: u32,      // merged dims on each side (0..4): read by the rank 2-4 offset loop
+    red_rank: u32,
+    _p0: u32,
+    _p1: u32,
 };
 
 @group(0) @binding(0) var<uniform> p: Params;

@@ -52,6 +52,14 @@ HELPERS = {
                    + 0.254829592) * t * exp(-x * x);
     return sign(x) * y;
 }""",
+    # split-K partial sums (matmul._sum_splits): p.consts.x values p.consts.y apart, added
+    # left to right exactly like the expression a + b + c + ..., but one pipeline for every
+    # fan-in instead of one per count of inputs
+    "sum_run": """fn sum_run(first: f32, o: i32) -> f32 {
+    var s = first;
+    for (var j = 1; j < p.consts.x; j = j + 1) { s = s + in0[o + j * p.consts.y]; }
+    return s;
+}""",
     "pow": """fn pow_real(a: f32, b: f32) -> f32 {
     // WGSL pow is undefined for a < 0; NumPy gives a real result when b is an integer.
     if (b == 0.0) { return 1.0; }
@@ -177,13 +185,31 @@ def broadcast_view(shape, out_shape):
     return 0, tuple([0] * pad + [0 if d == 1 else s for d, s in zip(shape, strides)])
 
 
-def _params(numel, row_pitch, out_shape, views):
-    ints = [numel, row_pitch, 0, 0]
+def _params(numel, row_pitch, out_shape, views, consts=(0, 0, 0, 0)):
+    ints = [numel, row_pitch, len(out_shape), 0] + list(consts)
     shape8 = list(out_shape) + [1] * (MAX_RANK - len(out_shape))
     body = list(shape8)
     for offset, strides in views or [(0, ())]:  # the uniform struct always holds one view
         body += [offset, 0, 0, 0] + list(strides) + [0] * (MAX_RANK - len(strides))
-    return struct.pack(f"<4I{len(body)}i", *ints, *body)
+    return struct.pack(f"<4I4i{len(body)}i", *ints, *body)
+
+
+def collapse(out_shape, views):
+    """(shape, views) with size-1 dims dropped and neighbours merged wherever every view
+    steps through them evenly: same-shape elementwise ops become rank 1, a bias add rank 2.
+    The kernel's rank is a uniform, so this is what keeps the index loop short; it also
+    means the same expression over tensors of any rank shares one pipeline."""
+    dims = []   # [size, [stride per view]]
+    for d, size in enumerate(out_shape):
+        if size == 1:
+            continue
+        strides = [s[d] for _, s in views]
+        if dims and all(prev == st * size for prev, st in zip(dims[-1][1], strides)):
+            dims[-1] = [dims[-1][0] * size, strides]
+        else:
+            dims.append([size, strides])
+    shape = tuple(size for size, _ in dims)
+    return shape, [(offset, tuple(st[k] for _, st in dims)) for k, (offset, _) in enumerate(views)]
 
 
 def grid(device, invocations, workgroup=WORKGROUP):
@@ -197,8 +223,9 @@ def grid(device, invocations, workgroup=WORKGROUP):
     return (gx, gy, 1), gx * workgroup
 
 
-def run_map(backend, expr, inputs, out_shape, out_dtype, helpers=()):
-    """out[i] = expr(v0, v1, ...) where vK = inputs[K].array read through inputs[K].view."""
+def run_map(backend, expr, inputs, out_shape, out_dtype, helpers=(), consts=(0, 0, 0, 0)):
+    """out[i] = expr(v0, v1, ...) where vK = inputs[K].array read through inputs[K].view.
+    `consts`: four ints the expression or its helpers may read as p.consts (not in the key)."""
     out_shape = tuple(out_shape)
     if len(out_shape) > MAX_RANK:
         raise ValueError(f"WebGPU kernels support tensors of rank <= {MAX_RANK}, got {len(out_shape)}")
@@ -206,25 +233,33 @@ def run_map(backend, expr, inputs, out_shape, out_dtype, helpers=()):
     numel = math.prod(out_shape)
     if numel == 0:
         return out
-    rank = len(out_shape)
+    views = [view for _, view in inputs]
+    shape, views = collapse(out_shape, views)
     in_types = tuple(wgsl_type(arr.dtype) for arr, _ in inputs)
     out_type = wgsl_type(out_dtype)
-    key = ("map", expr, in_types, out_type, rank, tuple(sorted(helpers)))
+    if expr == "a" and in_types == (out_type,):
+        # a plain copy (transpose, broadcast, slice, ...) moves 32-bit words whatever their
+        # dtype: one pipeline for f32, i32, u32 alike (storage bindings are untyped)
+        in_types, out_type = ("u32",), "u32"
+    # No rank in the key: the kernel loops over p.rank (a uniform) dims, so an expression
+    # compiles once for every shape and rank (each distinct pipeline is a shader compile:
+    # ~0.3 s on SwiftShader).
+    key = ("map", expr, in_types, out_type, tuple(sorted(helpers)))
 
     def make_wgsl():
         names = "abcdefgh"
         bindings = "\n".join(f"@group(0) @binding({k + 1}) var<storage, read> in{k}: array<{t}>;"
                              for k, t in enumerate(in_types))
-        loads = []
-        for k in range(len(inputs)):
-            terms = " + ".join([f"view_offset({k}u)"] + [f"idx[{d}] * view_stride({k}u, {d}u)" for d in range(rank)])
-            loads.append(f"    let {names[k]} = in{k}[{terms}];")
-        return fill(template("map"), INPUTS=bindings, OUT_BINDING=len(inputs) + 1, OUT_TYPE=out_type,
-                    VIEW_VEC4S=max(1, 3 * len(inputs)), RANK=rank, LOADS="\n".join(loads), EXPR=expr,
+        count = len(in_types)
+        return fill(template("map"), INPUTS=bindings, OUT_BINDING=count + 1, OUT_TYPE=out_type,
+                    VIEW_VEC4S=max(1, 3 * count),
+                    OFFSETS="\n".join(f"    var o{k} = view_offset({k}u);" for k in range(count)),
+                    STEPS="\n".join(f"        o{k} = o{k} + j * view_stride({k}u, d);" for k in range(count)),
+                    LOADS="\n".join(f"    let {names[k]} = in{k}[o{k}];" for k in range(count)), EXPR=expr,
                     HELPERS="\n".join(HELPERS[h] for h in sorted(helpers)))
 
     pipeline = backend.pipelines.get(key, make_wgsl)
     groups, row_pitch = grid(backend.device, numel)
-    params = _params(numel, row_pitch, out_shape, [view for _, view in inputs])
+    params = _params(numel, row_pitch, shape, views, consts)
     backend.device.dispatch(pipeline, [arr.handle for arr, _ in inputs] + [out.handle], params, groups)
     return out

@@ -33,7 +33,7 @@ class Tiling:
 
 
 SQUARE = (Tiling(8, 2, 16), Tiling(8, 1, 16), Tiling(4, 1, 16))   # biggest tile first
-THIN_N = Tiling(4, 1, 4)     # 256 x 16: N <= 16 (e.g. a classifier's logits)
+THIN_N = Tiling(4, 1, 4)     # 256 x 16: N <= 16 (e.g. a classifier's logits), any M
 THIN_M = Tiling(4, 1, 64)    # 16 x 256: M <= 16 (a few rows, e.g. inference on one example)
 
 
@@ -110,7 +110,10 @@ def gemm(backend, operands, m, n, k, batch_dims=(), strides=(0, 0, 0, 0), dtype=
 def _tiling(m, n, batches):
     """A thin tile for thin outputs, else the biggest tile that still yields TARGET_GROUPS
     workgroups without overhanging the matrix: more outputs per thread, fewer loads each."""
-    if n <= 16 and m > 16:
+    # n <= 16 whatever m: when m <= 16 too, THIN_N's 256 x 16 tile is no bigger than the
+    # 64 x 64 fallback, and it is the kernel the training step's thin matmuls (a classifier
+    # head, its gradients) already compiled: small evaluate/predict batches add no pipeline.
+    if n <= 16:
         return THIN_N
     if m <= 16 and n > 16:
         return THIN_M
@@ -148,8 +151,11 @@ def _sum_splits(backend, parts, batches, splits, m, n):
     mn = m * n
     for fan in _fan_ins(splits):
         groups = splits // fan
-        views = [(parts, (j * mn, (splits * mn, fan * mn, n, 1))) for j in range(fan)]
-        parts = run_map(backend, " + ".join("abcdefg"[:fan]), views, (batches, groups, m, n), parts.dtype)
+        # a + b + c + ... over `fan` partials mn apart, as one loop (elementwise.HELPERS["sum_run"],
+        # same order of additions): one pipeline whatever the fan-in
+        view = (parts, (0, (splits * mn, fan * mn, n, 1)))
+        parts = run_map(backend, "sum_run(a, o0)", [view], (batches, groups, m, n), parts.dtype,
+                        helpers=("sum_run",), consts=(fan, mn, 0, 0))
         splits = groups
     return backend.reshape(parts, (batches, m, n))
 
