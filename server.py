@@ -10,6 +10,7 @@ own files are revalidated on every load (ETag), so an edit shows up on reload.
 """
 import argparse
 import contextlib
+import functools
 import hashlib
 import mimetypes
 import pathlib
@@ -106,6 +107,12 @@ def ensure_wheel(root=ROOT, wheel_dir=WHEEL_DIR):
 
 
 def _digest(path):
+    stat = path.stat()
+    return _digest_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _digest_of(path, mtime_ns, size):   # hashed once per build, not once per request
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 

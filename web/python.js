@@ -88,7 +88,7 @@ export class PythonWorker {
       // while a GPU read is pending: a KeyboardInterrupt landing in Pyodide's event-loop
       // glue around that wait can leave the run unsettled.
       Atomics.store(this.interruptBuffer, 1, 1);
-      const id = this.nextId - 1;
+      const id = this.pending.keys().next().value;   // the running request: the worker runs them in order
       const since = performance.now();
       clearInterval(this.sigintTimer);
       this.sigintTimer = setInterval(() => {

@@ -57,16 +57,16 @@ def cast(x, dtype, name=None):
 def identity(x, name=None):
     """The same value; inside `with tf.device(d)` a copy on device d (how tensors move)."""
     x = tensor(x)
-    target = backends.scoped()
-    if target is None or target is x.backend:
-        out = wrap(x._buf, x.backend, x.shape, x.dtype)
-    else:
-        out = wrap(backends.copy_to(x._buf, x.backend, target), target, x.shape, x.dtype)
+    out = _on_backend(x, backends.scoped() or x.backend)
     if is_recording():
         source = x.backend
-        record((x,), out, lambda g: (g if g.backend is source else
-                                     wrap(backends.copy_to(g._buf, g.backend, source), source, g.shape, g.dtype),))
+        record((x,), out, lambda g: (_on_backend(g, source),))
     return out
+
+
+def _on_backend(x, backend):
+    buf = x._buf if backend is x.backend else backends.copy_to(x._buf, x.backend, backend)
+    return wrap(buf, backend, x.shape, x.dtype)
 
 
 def stop_gradient(x, name=None):

@@ -88,7 +88,7 @@ class ConsoleWatch:
         return self.uncaught + console_errors
 
 
-def open_page(browser, url, name):
+def open_page(browser, url):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -110,7 +110,7 @@ def save_artifacts(page, watch, name):
 def playground(browser, base_url, request):
     """The playground page, loaded once per test module and ready to train."""
     name = request.module.__name__.rsplit(".", 1)[-1]
-    context, page, watch = open_page(browser, base_url + "/", name)
+    context, page, watch = open_page(browser, base_url + "/")
     page.wait_for_function("window.pykernelApp && window.pykernelApp.state !== 'loading'",
                            timeout=READY_TIMEOUT_MS)
     page.console_watch = watch

@@ -438,7 +438,7 @@ NO_GPU_RUNTIME = """export class GpuRuntime {
 
 def test_without_webgpu_the_page_says_webgpu_is_required(browser, base_url):
     """Offline with no WebGPU, the NumPy fallback cannot load either: a clear fatal message."""
-    context, page, watch = open_page(browser, "about:blank", "playground_fatal")
+    context, page, watch = open_page(browser, "about:blank")
     try:
         context.route("**/gpu_runtime.js", lambda route: route.fulfill(
             body=NO_GPU_RUNTIME, content_type="text/javascript",
