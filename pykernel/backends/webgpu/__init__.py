@@ -22,7 +22,7 @@ class WebGPUBackend(Backend):
     def __init__(self, device):
         self.device = device
         self.device_name = "WebGPU:0"
-        self.pool = BufferPool(device)
+        self.pool = BufferPool(device, budget=_configured_budget())
         self.pipelines = PipelineCache(device)
 
     @property
@@ -32,7 +32,7 @@ class WebGPUBackend(Backend):
     # -- allocation and transfer --
     def empty(self, shape, dtype):
         wgsl_type(dtype)  # rejects float64 with a clear message
-        storage = self.pool.acquire(4 * max(1, math.prod(shape)))
+        storage = self.pool.acquire(4 * max(1, math.prod(shape)), shape, dtype)
         return GPUArray(storage, shape, dtype)
 
     def _upload(self, host_values, shape, dtype):
@@ -87,7 +87,8 @@ class WebGPUBackend(Backend):
 
     def memory_stats(self):
         return {"live_buffers": self.pool.live, "allocated_buffers": self.pool.allocated,
-                "allocated_bytes": self.pool.bytes_allocated}
+                "allocated_bytes": self.pool.bytes_allocated, "live_bytes": self.pool.bytes_live,
+                "peak_live_bytes": self.pool.peak_bytes_live, "budget_bytes": self.pool.budget}
 
     # -- elementwise and copies: the map kernel --
     def full(self, shape, value, dtype):
@@ -145,6 +146,21 @@ class WebGPUBackend(Backend):
 
     def copy(self, x):
         return elementwise.run_map(self, "a", [(x, elementwise.broadcast_view(x.shape, x.shape))], x.shape, x.dtype)
+
+
+def _configured_budget():
+    """PYKERNEL_GPU_MEMORY_LIMIT_MB, else None (the pool derives one from the device's limits)."""
+    import os
+    value = os.environ.get("PYKERNEL_GPU_MEMORY_LIMIT_MB")
+    if not value:
+        return None
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = -1
+    if not megabytes > 0:
+        raise ValueError(f"PYKERNEL_GPU_MEMORY_LIMIT_MB must be a positive number of megabytes, got {value!r}")
+    return int(megabytes * (1 << 20))
 
 
 def _broadcast(*shapes):

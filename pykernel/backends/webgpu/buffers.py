@@ -16,37 +16,96 @@ def _size_class(nbytes):
     return (nbytes + step - 1) // step * step
 
 
+MiB = 1 << 20
+
+
+def default_budget(max_buffer_size):
+    """Device memory pykernel may hold when nothing is configured. WebGPU does not say how much
+    memory an adapter has; four of its largest buffers, within [512 MiB, 4 GiB], lets a model
+    use the biggest tensors the device allows and still stops a runaway loop long before a
+    browser tab (whose software adapter takes host RAM) or the machine runs out."""
+    return min(4096 * MiB, max(512 * MiB, 4 * max_buffer_size))
+
+
 class BufferPool:
-    def __init__(self, device):
+    """Device buffers by size class, reused across tensors, within a memory budget.
+
+    Freed buffers wait in the pool for the next tensor of their size class; the pool keeps at
+    most a quarter of the budget that way and gives the rest back to the device at once.
+    An allocation that would exceed the budget first gives back every pooled buffer, then
+    raises ResourceExhaustedError naming the tensor and the budget."""
+
+    def __init__(self, device, budget=None):
         self.device = device
         self._free = {}       # size class -> [handles]
         self.live = 0         # buffers handed out and not yet returned
         self.allocated = 0    # device buffers in existence
         self.bytes_allocated = 0
+        self.bytes_live = 0
+        self.peak_bytes_live = 0
+        self.budget = budget if budget is not None else default_budget(device.max_buffer_size)
 
-    def acquire(self, nbytes):
+    @property
+    def bytes_pooled(self):
+        return self.bytes_allocated - self.bytes_live
+
+    def acquire(self, nbytes, shape=None, dtype=None):
         size = _size_class(nbytes)
         free = self._free.get(size)
         if free:
             handle = free.pop()
         else:
-            handle = self.device.create_buffer(size)
-            self.allocated += 1
-            self.bytes_allocated += size
+            handle = self._create(size, shape, dtype)
         self.live += 1
+        self.bytes_live += size
+        self.peak_bytes_live = max(self.peak_bytes_live, self.bytes_live)
         return _Storage(self, handle, size)
+
+    def _create(self, size, shape, dtype):
+        from .device import DeviceOutOfMemoryError
+        if self.bytes_allocated + size > self.budget:
+            self.trim()
+            if self.bytes_allocated + size > self.budget:
+                raise self._over_budget(size, shape, dtype)
+        try:
+            handle = self.device.create_buffer(size)
+        except DeviceOutOfMemoryError:
+            if not self.bytes_pooled:
+                raise
+            self.trim()   # the device itself is full: give pooled memory back and try once more
+            handle = self.device.create_buffer(size)
+        self.allocated += 1
+        self.bytes_allocated += size
+        return handle
+
+    def _over_budget(self, size, shape, dtype):
+        from ...errors import ResourceExhaustedError
+        what = f"a tensor of shape {list(shape)} and type {dtype.name}" if shape is not None else "a buffer"
+        return ResourceExhaustedError(
+            f"OOM when allocating {what} ({size / MiB:.1f} MiB) on {self.device.adapter_name}: "
+            f"live tensors hold {self.bytes_live / MiB:.1f} MiB of this device's memory budget of "
+            f"{self.budget / MiB:.0f} MiB. Delete tensors you no longer need, use smaller batches, "
+            "or raise the budget with tf.config.set_logical_device_configuration(gpu, "
+            "[tf.config.LogicalDeviceConfiguration(memory_limit=MB)]) or PYKERNEL_GPU_MEMORY_LIMIT_MB")
 
     def release(self, storage):
         self.live -= 1
+        self.bytes_live -= storage.size
+        if self.bytes_pooled > self.budget // 4:
+            self._destroy(storage.handle, storage.size)
+            return
         self._free.setdefault(storage.size, []).append(storage.handle)
+
+    def _destroy(self, handle, size):
+        self.device.release_buffer(handle)
+        self.allocated -= 1
+        self.bytes_allocated -= size
 
     def trim(self):
         """Give every pooled (unused) buffer back to the device."""
         for size, handles in self._free.items():
             for h in handles:
-                self.device.release_buffer(h)
-                self.allocated -= 1
-                self.bytes_allocated -= size
+                self._destroy(h, size)
         self._free.clear()
 
 

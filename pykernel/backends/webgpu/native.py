@@ -3,7 +3,18 @@ import os
 
 from .device import Device, DeviceError, DeviceOutOfMemoryError
 
-CACHE_LIMIT = 4096   # bind groups / uniform buffers kept before the caches are dropped and rebuilt
+CACHE_LIMIT = 1024   # bind groups / uniform buffers kept before the caches are dropped and rebuilt
+KERNEL_STORAGE_BUFFERS = 10   # what kernels may bind per dispatch (browsers guarantee 8; see below)
+
+# Kernel parameters (binding 0, `var<uniform> p: Params` in every shader) are bound here as a
+# read-only *storage* buffer instead. Mesa's lavapipe (22.x, the Vulkan driver of CI and of
+# machines without a GPU) specialises a shader on the values of uniforms that control its
+# loops ("inline uniforms") and recompiles it at every dispatch that binds them, never freeing
+# the JIT code: ~600 KB per matmul/conv dispatch, ~3 MB per training step, without bound.
+# Storage buffers are never inlined. The two layouts agree for every Params struct in
+# shaders/ (scalars, vectors and arrays of vec4 only), so the kernels are unchanged.
+_UNIFORM_PARAMS = "var<uniform> p: Params"
+_STORAGE_PARAMS = "var<storage, read> p: Params"
 
 
 def _wgpu():
@@ -32,8 +43,11 @@ class NativeDevice(Device):
         info = adapter.info
         self.adapter_name = f"{info.get('device') or info.get('vendor')} ({info.get('backend_type', '')})"
         limits = adapter.limits
+        kernel_buffers = min(limits["max-storage-buffers-per-shader-stage"], KERNEL_STORAGE_BUFFERS)
+        # one more for the parameters when the adapter allows it (see _STORAGE_PARAMS)
+        self._params_in_storage = limits["max-storage-buffers-per-shader-stage"] > kernel_buffers
         wanted = {
-            "max-storage-buffers-per-shader-stage": min(limits["max-storage-buffers-per-shader-stage"], 10),
+            "max-storage-buffers-per-shader-stage": kernel_buffers + self._params_in_storage,
             "max-storage-buffer-binding-size": limits["max-storage-buffer-binding-size"],
             "max-buffer-size": limits["max-buffer-size"],
             "max-compute-workgroup-storage-size": limits["max-compute-workgroup-storage-size"],
@@ -42,7 +56,7 @@ class NativeDevice(Device):
         self._device = adapter.request_device_sync(required_limits=wanted)
         self._queue = self._device.queue
         self.max_workgroups_per_dimension = self._device.limits["max-compute-workgroups-per-dimension"]
-        self.max_storage_buffers_per_stage = self._device.limits["max-storage-buffers-per-shader-stage"]
+        self.max_storage_buffers_per_stage = kernel_buffers
         self.max_buffer_size = min(self._device.limits["max-storage-buffer-binding-size"],
                                    self._device.limits["max-buffer-size"])
         self._buffers = {}
@@ -102,6 +116,8 @@ class NativeDevice(Device):
 
     # -- pipelines and dispatch --
     def create_pipeline(self, wgsl, entry_point="main"):
+        if self._params_in_storage:
+            wgsl = wgsl.replace(_UNIFORM_PARAMS, _STORAGE_PARAMS)
         module = self._device.create_shader_module(code=wgsl)
         pipeline = self._device.create_compute_pipeline(
             layout="auto", compute={"module": module, "entry_point": entry_point})
@@ -112,7 +128,8 @@ class NativeDevice(Device):
         buf = self._uniforms.get(params)
         if buf is None:
             usage = self._wgpu.BufferUsage
-            buf = self._device.create_buffer_with_data(data=params, usage=usage.UNIFORM)
+            buf = self._device.create_buffer_with_data(
+                data=params, usage=usage.STORAGE if self._params_in_storage else usage.UNIFORM)
             self._uniforms[params] = buf
         return buf
 
