@@ -165,6 +165,24 @@ class Backend:
         """Max: dy goes to the first maximal cell of each window. Avg: spread evenly."""
         raise NotImplementedError
 
+    # -- checks on values: errors TF raises from inside an op (a label or index out of range) --
+    def host_values(self, x):
+        """to_list for the backend's own checks: host backends answer without a device read."""
+        return self.to_list(x)
+
+    def check_values(self, values, failure, error=None):
+        """Raise `error` (InvalidArgumentError by default) with the message `failure(v)` when it
+        returns one, v being the flat list of the small buffer `values` (a few reductions of an
+        op's input).
+
+        Host backends check at once: their values are already on the host. A device backend
+        may defer the check to its next sync point (the next read), so that guarding an op
+        costs no extra host round trip per training step."""
+        message = failure(self.host_values(values))
+        if message:
+            from ..errors import InvalidArgumentError
+            raise (error or InvalidArgumentError)(message)
+
     # -- fused primitives: one pass instead of a chain of elementwise ops (not differentiated) --
     def optimizer_update(self, kind, variable, gradient, slots, rate, hyper):
         """One optimizer step for one variable, in one pass: (new_variable, {slot: new value}).

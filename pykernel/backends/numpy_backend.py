@@ -99,6 +99,8 @@ class NumpyBackend(Backend):
     def to_list(self, x):
         return x.reshape(-1).tolist()
 
+    host_values = to_list   # the values are on the host already: not a device read
+
     def to_numpy(self, x):
         return x.copy()
 

@@ -3,6 +3,7 @@ import math
 
 from .. import dtypes
 from ..errors import InvalidArgumentError
+from .checks import check_nonzero_divisor
 from .dispatch import broadcast_shapes, check_float, is_recording, record, tensor, tensors, wrap
 
 
@@ -218,12 +219,16 @@ def divide_no_nan(x, y, name=None):
 
 
 def floordiv(x, y, name=None):
-    return _binary("floordiv", x, y)
+    a, b = tensors("floordiv", x, y)
+    check_nonzero_divisor("floordiv", y, b)
+    return _binary("floordiv", a, b)
 
 
 def floormod(x, y, name=None):
+    a, b = tensors("floormod", x, y)
+    check_nonzero_divisor("floormod", y, b)
     # TF's FloorMod gradient: x - floor(x / y) * y
-    return _binary("mod", x, y, lambda g, a, b, out: (g, -g * floordiv(a, b)))
+    return _binary("mod", a, b, lambda g, a, b, out: (g, -g * floordiv(a, b)))
 
 
 def pow(x, y, name=None):  # noqa: A001

@@ -3,6 +3,7 @@ import math
 
 from .. import dtypes
 from ..errors import InvalidArgumentError
+from .checks import check_in_range
 from .dispatch import check_float, is_recording, record, tensor, tensors, wrap
 from .elementwise import exp, expm1, erf, log, maximum, minimum, sigmoid, tanh, abs as abs_, greater
 from .math_ops import cast, stop_gradient, where
@@ -302,6 +303,10 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
     if tuple(y.shape) != tuple(x.shape[:-1]):
         raise InvalidArgumentError(f"sparse_softmax_cross_entropy_with_logits: labels shape {tuple(y.shape)} "
                                    f"must equal logits shape {tuple(x.shape)} without its last axis")
+    classes = x.shape[-1]
+    check_in_range(y, 0, classes, lambda label: f"Received a label value of {label} which is outside the valid "
+                   f"range of [0, {classes}) (sparse softmax cross-entropy: labels must be class indices "
+                   f"for {classes} classes)")
     return -reduce_sum(one_hot(y, x.shape[-1], dtype=x.dtype) * log_softmax(x), -1)
 
 

@@ -5,6 +5,7 @@ import math
 from .. import dtypes
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor
+from .checks import check_in_range
 from .dispatch import is_recording, normalize_axis, record, tensor, wrap
 
 
@@ -195,7 +196,7 @@ def getitem(x, key):
     out = reshape(out, final_shape)
     if advanced is not None:
         position, index = advanced
-        out = gather(out, _index_tensor(index, final_shape[position]), axis=position)
+        out = _gather(out, _index_tensor(index, final_shape[position]), position)
     return out
 
 
@@ -228,7 +229,10 @@ def _index_tensor(index, dim):
         raise IndexError(f"array indices must be integers, got {idx.dtype.name}")
     from .elementwise import less
     from .math_ops import where
-    return where(less(idx, 0), idx + dim, idx)  # negative indices count from the end
+    idx = where(less(idx, 0), idx + dim, idx)  # negative indices count from the end
+    check_in_range(idx, 0, dim, lambda i: f"index {i - dim if i < 0 else i} is out of bounds for an axis "
+                   f"with size {dim}", IndexError)
+    return idx
 
 
 # ------------------------------------------------------------------ joining and splitting
@@ -347,6 +351,15 @@ def gather(params, indices, axis=None, batch_dims=0, name=None):
     if batch_dims != 0:
         raise InvalidArgumentError("gather: batch_dims other than 0 is not supported")
     axis = normalize_axis(0 if axis is None else axis, x.ndim, "gather")
+    size = x.shape[axis]
+    check_in_range(idx, 0, size, lambda i: f"gather: an index is out of range: indices hold {i}, which is "
+                   f"not in [0, {size}) (axis {axis} of params with shape {list(x.shape)}); TF raises this on "
+                   "the CPU and returns zeros on the GPU")
+    return _gather(x, idx, axis)
+
+
+def _gather(x, idx, axis):
+    """gather with indices known to be in range."""
     shape = tuple(x.shape[:axis]) + tuple(idx.shape) + tuple(x.shape[axis + 1:])
     out = wrap(x.backend.gather(x._buf, idx._buf, axis), x.backend, shape, x.dtype)
     if x.dtype.is_floating and is_recording():
@@ -359,7 +372,7 @@ def scatter_add_primitive(updates, indices, axis, shape):
     out = wrap(updates.backend.scatter_add(updates._buf, indices._buf, axis, tuple(shape)),
                updates.backend, tuple(shape), updates.dtype)
     if is_recording():
-        record((updates, indices), out, lambda g: (gather(g, indices, axis=axis), None))
+        record((updates, indices), out, lambda g: (_gather(g, indices, axis), None))
     return out
 
 

@@ -195,6 +195,36 @@ message"""
     assert run(worker_page, "import pykernel as tf\ntf.reduce_sum(tf.ones([1000])).item()")["value"] == 1000
 
 
+def test_device_memory_has_a_budget_in_the_browser(worker_page):
+    """A loop keeping 64 MiB tensors stops at the budget with ResourceExhaustedError (it once
+    took 15.5 GiB of host RAM through SwiftShader); the default comes from the adapter's limits."""
+    code = """
+import pykernel as tf
+from pykernel.backends.webgpu.buffers import default_budget
+gpu = tf.config.list_physical_devices("GPU")[0]
+backend = tf.zeros([1]).backend
+default = backend.memory_stats()["budget_bytes"]
+tf.config.set_logical_device_configuration(gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=256)])
+keep = []
+try:
+    for i in range(64):
+        keep.append(tf.zeros([2**24]))   # 64 MiB of float32 each
+    message = "no error"
+except tf.errors.ResourceExhaustedError as e:
+    message = str(e)
+kept = len(keep)
+del keep
+backend.pool.trim()
+backend.pool.budget = default
+after = tf.reduce_sum(tf.ones([1000])).item()
+[message, kept, default, default_budget(backend.device.max_buffer_size), after]"""
+    message, kept, default, expected_default, after = run(worker_page, code)["value"]
+    assert "OOM when allocating a tensor of shape [16777216] and type float32" in message, message
+    assert "budget of 256 MiB" in message and kept == 3
+    assert default == expected_default and 512 * 2**20 <= default <= 4096 * 2**20
+    assert after == 1000
+
+
 TRAIN_FOREVER = """
 from pykernel import keras
 (x, y), _ = keras.datasets.playground.load_data("circle", n_samples=128)

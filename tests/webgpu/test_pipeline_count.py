@@ -5,7 +5,9 @@ The bounds are what was measured (lavapipe) when the map kernel stopped keying o
 (dims merged, rank a uniform), copies shared one 32-bit kernel, split-K sums one kernel for
 every fan-in, reductions bucketed their ranks and thin matmuls kept one tiling across batch
 sizes: 52 -> 34 and 54 -> 37 pipelines. A new pipeline family or key field that raises
-them should be a deliberate choice.
+them should be a deliberate choice. One was: sparse cross-entropy checks its labels on the
+device (int32 min and max reductions and their concat, ops/checks.py: +3, small kernels
+that compile in tens of ms) instead of silently scoring out-of-range labels as a perfect fit.
 """
 import numpy as np
 import pytest
@@ -71,5 +73,5 @@ def test_mnist_mlp_train_evaluate_predict(on_device, fresh_pipelines):
         model.evaluate(x, y, batch_size=32, verbose=0)
         model.predict(x[:1], verbose=0)
     keys = _keys(fresh_pipelines)
-    assert first_step <= 35, _keys(fresh_pipelines)
-    assert len(keys) <= 37, keys
+    assert first_step <= 38, _keys(fresh_pipelines)
+    assert len(keys) <= 40, keys

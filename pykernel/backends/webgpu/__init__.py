@@ -14,6 +14,8 @@ from .buffers import BufferPool, GPUArray
 from .kernels import PipelineCache, wgsl_type
 
 _HOST_CODES = {"f32": "f", "i32": "i", "u32": "I"}
+MAX_PENDING_CHECKS = 64
+MAX_PENDING_VALUES = 16384
 
 
 class WebGPUBackend(Backend):
@@ -24,6 +26,7 @@ class WebGPUBackend(Backend):
         self.device_name = "WebGPU:0"
         self.pool = BufferPool(device, budget=_configured_budget())
         self.pipelines = PipelineCache(device)
+        self._pending_checks = []   # (flat int32 values, [(size, failure, error)]): check_values
 
     @property
     def adapter_name(self):
@@ -64,7 +67,43 @@ class WebGPUBackend(Backend):
             self.device.write_buffer(out.handle, host.tobytes())
         return out
 
+    def check_values(self, values, failure, error=None):
+        """Deferred to the next read: `values` stay on the GPU until something is read anyway,
+        then every pending check is read in one go (one concat, one extra read). Between reads
+        pending checks are concatenated on the device every MAX_PENDING_CHECKS of them, so a
+        long run with no reads holds one small buffer; past MAX_PENDING_VALUES it is read."""
+        flat = self.reshape(values, (values.size,))
+        self._pending_checks.append((flat, [(values.size, failure, error)]))
+        if len(self._pending_checks) >= MAX_PENDING_CHECKS:
+            if sum(v.size for v, _ in self._pending_checks) > MAX_PENDING_VALUES:
+                self._run_checks()
+            else:
+                self._pending_checks = [self._merged_checks()]
+
+    def _merged_checks(self):
+        """The pending checks as one (values, segments) group."""
+        if len(self._pending_checks) == 1:
+            return self._pending_checks[0]
+        values = self.concat([v for v, _ in self._pending_checks], 0)
+        return values, [segment for _, segments in self._pending_checks for segment in segments]
+
+    def _run_checks(self):
+        values, segments = self._merged_checks()
+        self._pending_checks = []
+        host, start = self._read_words(values).tolist(), 0
+        for size, failure, error in segments:
+            message = failure(host[start:start + size])
+            start += size
+            if message:
+                from ...errors import InvalidArgumentError
+                raise (error or InvalidArgumentError)(message)
+
     def _read(self, x):
+        if self._pending_checks:
+            self._run_checks()
+        return self._read_words(x)
+
+    def _read_words(self, x):
         host = array.array(_HOST_CODES[wgsl_type(x.dtype)])
         if x.size:
             host.frombytes(self.device.read_buffer(x.handle, 4 * x.size))

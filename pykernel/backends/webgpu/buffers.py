@@ -63,7 +63,8 @@ class BufferPool:
 
     def _create(self, size, shape, dtype):
         from .device import DeviceOutOfMemoryError
-        if self.bytes_allocated + size > self.budget:
+        # (a buffer larger than the device allows at all gets the device's own error, which says so)
+        if size <= self.device.max_buffer_size and self.bytes_allocated + size > self.budget:
             self.trim()
             if self.bytes_allocated + size > self.budget:
                 raise self._over_budget(size, shape, dtype)
