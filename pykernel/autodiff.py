@@ -114,12 +114,18 @@ class GradientTape:
             raise RuntimeError(
                 "A non-persistent GradientTape can only be used to compute one set of "
                 "gradients (or jacobians); use GradientTape(persistent=True) for more")
+        # Checked before the tape counts as used, so a corrected call can still succeed.
+        if target is None:
+            raise TypeError("Argument `target` should be a list or nested structure of Tensors or "
+                            "Variables to be differentiated, but received None.")
+        _check_differentiable(target, "target")
+        _check_differentiable(sources, "sources")
+        targets, flat_sources = nest.flatten(target), nest.flatten(sources)
         self._used = True
         if unconnected_gradients not in ("none", "zero"):
             raise ValueError("unconnected_gradients must be 'none' or 'zero', "
                              f"got {unconnected_gradients!r}")
 
-        targets = nest.flatten(target)
         seeds = nest.flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
         if len(seeds) != len(targets):
             raise ValueError(f"output_gradients has {len(seeds)} entries but there are "
@@ -144,7 +150,6 @@ class GradientTape:
                         _accumulate(grads, x, gx)
                 if not self._persistent:
                     node.backward = None
-            flat_sources = nest.flatten(sources)
             results = []
             for s in flat_sources:
                 g = grads.get(id(s))
@@ -164,6 +169,9 @@ class GradientTape:
         from . import ops
         if not self._persistent:
             raise RuntimeError("jacobian needs GradientTape(persistent=True) in pykernel")
+        _check_differentiable(target, "target")
+        _check_differentiable(sources, "sources")
+        target = target.read_value() if hasattr(target, "read_value") else target
         size = target.shape.num_elements()
         flat_sources = nest.flatten(sources)
         rows = [[] for _ in flat_sources]
@@ -177,6 +185,26 @@ class GradientTape:
         out = [ops.reshape(ops.stack(r), tuple(target.shape) + tuple(s.shape))
                for r, s in zip(rows, flat_sources)]
         return nest.pack_sequence_as(sources, out)
+
+
+def _check_differentiable(structure, what):
+    """TF raises TypeError when a target or source is not a Tensor/Variable (None, a Python
+    number, a NumPy value): such a value can never be on the tape, so its gradient would be
+    a silent None."""
+    from .tensor import Tensor
+    from .variables import Variable
+    flat = nest.flatten(structure)
+    for i, x in enumerate(flat):
+        if isinstance(x, (Tensor, Variable)):
+            continue
+        whole = len(flat) == 1 and flat[0] is structure
+        where = f"`{what}`" if whole else f"element {i} of `{what}` (flattened)"
+        shown = repr(x)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        hint = ("" if x is None else " A Python or NumPy value is not on the tape: make it a tensor "
+                "(tf.constant) and tape.watch(...) it before the computation, or use a tf.Variable.")
+        raise TypeError(f"GradientTape.gradient expects `{what}` to be Tensors or Variables (or a nested "
+                        f"structure of them), but {where} is {shown} of type {type(x).__name__}.{hint}")
 
 
 def _accumulate(grads, x, g):

@@ -24,7 +24,10 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
-        input_dim = input_shape[-1]
+        input_dim = input_shape[-1] if len(input_shape) else None
+        if input_dim is None:  # tf.keras's check (Keras 3 fails later, creating a (None, units) kernel)
+            raise ValueError("The last dimension of the inputs to a Dense layer should be defined. "
+                             f"Found None. Full input shape received: {tuple(input_shape)}")
         self.kernel = self.add_weight(name="kernel", shape=(input_dim, self.units),
                                       initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)

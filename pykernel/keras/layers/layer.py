@@ -140,7 +140,7 @@ class Layer:
         if constraint is not None:
             raise NotImplementedError("weight constraints are not supported yet in pykernel.keras")
         dtype = dtypes.as_dtype(dtype or self._dtype)
-        shape = tuple(int(d) for d in (shape or ()))
+        shape = _weight_shape(shape, self.name, name)
         if initializer is None:
             initializer = "glorot_uniform" if dtype.is_floating else "zeros"
         init = initializers.get(initializer)
@@ -437,3 +437,33 @@ def _from_host(value, dtype):
         import numpy as np
         return convert_to_tensor(np.asarray(value, dtype=dtype.as_numpy_dtype))
     return convert_to_tensor(value, dtype=dtype)
+
+
+def _weight_shape(shape, layer_name, weight_name):
+    """A weight's shape as a tuple of non-negative ints; like Keras 3's standardize_shape and
+    Variable._validate_shape, None (an unknown dimension), floats, strings and negative sizes
+    are a ValueError naming the weight, not a TypeError from int(None) or a silent int(2.5)."""
+    if shape is None:
+        return ()
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    shape = tuple(shape.as_list()) if isinstance(shape, TensorShape) else tuple(shape)
+    path = f"{layer_name}/{weight_name or 'variable'}"
+    if None in shape:
+        raise ValueError("Shapes used to initialize variables must be fully-defined (no `None` "
+                         f"dimensions). Received: shape={shape} for variable path='{path}'")
+    out = []
+    for d in shape:
+        if isinstance(d, (str, float)):
+            raise ValueError(f"Cannot convert '{shape}' to a shape for variable path='{path}'. Found "
+                             f"invalid dimension {d!r} of type {type(d).__name__}: expected integers.")
+        try:
+            d = int(d)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"Cannot convert '{shape}' to a shape for variable path='{path}'. Found "
+                             f"invalid dimension {d!r} of type {type(d).__name__}.") from e
+        if d < 0:
+            raise ValueError(f"Cannot convert '{shape}' to a shape for variable path='{path}'. Negative "
+                             "dimensions are not allowed.")
+        out.append(d)
+    return tuple(out)

@@ -5,6 +5,7 @@ features become float32 like in Keras), then every batch is a slice (or, when sh
 a gather by a slice of a per-epoch permutation) on the device: nothing is uploaded per batch.
 """
 import math
+import numbers
 
 from ... import dtypes, nest, ops
 from ...ops import random as random_ops
@@ -114,8 +115,13 @@ def unpack_x_y_sample_weight(data):
 
 def train_validation_split(arrays, validation_split):
     """Split off the LAST `validation_split` fraction of the samples (before any shuffling)."""
+    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
+        raise TypeError("`validation_split` must be a float in [0, 1) (the fraction of the samples held "
+                        f"out for validation); received validation_split={validation_split!r} of type "
+                        f"{type(validation_split).__name__}")
     if not 0.0 < validation_split < 1.0:
-        raise ValueError(f"`validation_split` must be between 0 and 1, got {validation_split}")
+        raise ValueError("`validation_split` must be a float in [0, 1) (the fraction of the samples held "
+                         f"out for validation; 0 for none); received validation_split={validation_split}")
     n = num_samples(arrays[0])
     split_at = int(math.floor(n * (1.0 - validation_split)))
     if split_at == 0 or split_at == n:
@@ -131,7 +137,9 @@ class ArrayDataAdapter:
     """Batches of (x, y, sample_weight) from device tensors, optionally shuffled per epoch."""
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False,
-                 class_weight=None):
+                 class_weight=None, steps_name="steps"):
+        batch_size = check_batch_size(batch_size)
+        steps = check_steps(steps, steps_name)
         self.x, self.y, self.sample_weight = x, y, sample_weight
         check_lengths(x, y, sample_weight)
         if class_weight is not None:
@@ -141,12 +149,16 @@ class ArrayDataAdapter:
                 raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
             self.sample_weight = class_weight_to_sample_weight(y, class_weight)
         self.size = num_samples(x)
-        self.batch_size = int(batch_size or 32)
-        if self.batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        if batch_size is None:  # Keras: spread the samples over `steps` batches, else 32 a batch
+            batch_size = max(1, math.ceil(self.size / steps)) if steps else 32
+        self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.steps = math.ceil(self.size / self.batch_size) if steps is None else min(
-            int(steps), math.ceil(self.size / self.batch_size))
+            steps, math.ceil(self.size / self.batch_size))
+
+    def whole_batch(self):
+        """All the samples as one batch (the *_on_batch methods), even when there are none."""
+        return pack_x_y_sample_weight(self.x, self.y, self.sample_weight)
 
     def batches(self):
         """Yield (step, (x, y, sample_weight)) for one pass over the data."""
@@ -162,6 +174,40 @@ class ArrayDataAdapter:
             yield step, pack_x_y_sample_weight(*batch)
 
 
+def is_integer(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_batch_size(batch_size, name="batch_size"):
+    """None (the default: 32 samples a batch) or a positive integer, else a clear error.
+
+    Keras's array adapter reads any falsy batch_size (0 included) as "use the default", so
+    `batch_size=0` silently trains on batches of 32; here 0 and negative sizes are a
+    ValueError and non-integers (2.5, "32", True) a TypeError, as in TF's slicing."""
+    if batch_size is None:
+        return None
+    if not is_integer(batch_size):
+        raise TypeError(f"`{name}` must be a positive integer (the number of samples per batch) or None; "
+                        f"received {name}={batch_size!r} of type {type(batch_size).__name__}")
+    if batch_size <= 0:
+        raise ValueError(f"`{name}` must be a positive integer (the number of samples per batch) or None "
+                         f"for the default of 32; received {name}={batch_size}")
+    return int(batch_size)
+
+
+def check_steps(steps, name="steps"):
+    """None (every batch) or a positive integer number of batches."""
+    if steps is None:
+        return None
+    if not is_integer(steps):
+        raise TypeError(f"`{name}` must be a positive integer (a number of batches) or None; "
+                        f"received {name}={steps!r} of type {type(steps).__name__}")
+    if steps <= 0:
+        raise ValueError(f"Unexpected value for `{name}`: it must be a positive integer (a number of "
+                         f"batches) or None for all the data; received {name}={steps}")
+    return int(steps)
+
+
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     """The step's `data`: (x,), (x, y) or (x, y, sample_weight)."""
     if y is None and sample_weight is None:
@@ -173,5 +219,7 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
 
 def adapter_for(x, y=None, sample_weight=None, **kwargs):
     """An ArrayDataAdapter over arrays converted to tensors (features x as float32)."""
+    check_batch_size(kwargs.get("batch_size"))  # before any upload
+    check_steps(kwargs.get("steps"), kwargs.get("steps_name", "steps"))
     return ArrayDataAdapter(to_tensors(x, features=True), to_tensors(y, features=False),
                             to_tensors(sample_weight, features=False), **kwargs)

@@ -22,6 +22,7 @@ class Functional(Model):
         self._nodes = self._ordered_nodes()
         input_layers = [t.node.layer for t in self.inputs if t.node is not None]
         self._layers = _unique(input_layers + [node.layer for node in self._nodes])
+        _check_unique_names(self._layers)
         specs = [InputSpec(shape=tuple(t.shape)) for t in self.inputs]
         self.input_spec = specs[0] if len(specs) == 1 else specs
         if len(self.inputs) == 1:  # lets a functional model start a Sequential
@@ -106,3 +107,16 @@ def _unique(layers):
             seen.add(id(layer))
             out.append(layer)
     return out
+
+
+def _check_unique_names(layers):
+    """Keras (ops/function.py) refuses two different layers of one model with the same name:
+    serialization and get_layer(name) refer to layers by name. One layer called twice (a
+    shared layer) is a single layer and fine."""
+    names = [layer.name for layer in layers]
+    for name in names:
+        count = names.count(name)
+        if count != 1:
+            kinds = ", ".join(type(layer).__name__ for layer in layers if layer.name == name)
+            raise ValueError(f'The name "{name}" is used {count} times in the model ({kinds}). All layer '
+                             "names should be unique: pass a different `name=` to one of them.")

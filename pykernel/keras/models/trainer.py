@@ -146,9 +146,12 @@ class Trainer:
         self._assert_compiled("training")
         if x is None:
             raise ValueError("fit() needs training data `x`")
+        _check_fit_arguments(epochs, initial_epoch, batch_size, validation_batch_size, steps_per_epoch,
+                             validation_steps, validation_freq)
         arrays, validation_data = _fit_arrays(x, y, sample_weight, validation_split, validation_data)
         train_data = data_adapter.ArrayDataAdapter(*arrays, batch_size=batch_size, steps=steps_per_epoch,
-                                                   shuffle=shuffle, class_weight=class_weight)
+                                                   shuffle=shuffle, class_weight=class_weight,
+                                                   steps_name="steps_per_epoch")
         verbose = _verbosity(verbose)
         callbacks = self._callback_list(callbacks, add_history=True, verbose=verbose, epochs=epochs,
                                         steps=train_data.steps)
@@ -213,6 +216,14 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for `x`, batch by batch: NumPy arrays where NumPy exists."""
         data = data_adapter.adapter_for(x, batch_size=batch_size, steps=steps)
+        if data.size == 0:
+            # tf.keras raises ValueError here ("Unexpected result of `predict_function` (Empty
+            # batch_outputs)"); Keras 3 fails with UnboundLocalError: no batch ran, so there is no
+            # output structure to concatenate.
+            shapes = [tuple(t.shape) for t in nest.flatten(data.x)]
+            raise ValueError("predict() needs at least one sample, but the input `x` contains 0 samples "
+                             f"(shape{'s' if len(shapes) > 1 else ''} "
+                             f"{', '.join(map(str, shapes))}): there is nothing to predict.")
         callbacks = self._callback_list(callbacks, verbose=_verbosity(verbose), epochs=1, steps=data.steps)
         predict_function = self.make_predict_function()
         callbacks.on_predict_begin()
@@ -230,19 +241,18 @@ class Trainer:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         self._assert_compiled("training")
-        data = data_adapter.adapter_for(x, y, sample_weight, batch_size=_ALL_IN_ONE_BATCH, class_weight=class_weight)
-        _, batch = next(data.batches())
+        batch = data_adapter.adapter_for(x, y, sample_weight, class_weight=class_weight).whole_batch()
         self.reset_metrics()
         return self._batch_result(to_floats(self.make_train_function()(batch)), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("evaluation")
-        _, batch = next(data_adapter.adapter_for(x, y, sample_weight, batch_size=_ALL_IN_ONE_BATCH).batches())
+        batch = data_adapter.adapter_for(x, y, sample_weight).whole_batch()
         self.reset_metrics()
         return self._batch_result(to_floats(self.make_test_function()(batch)), return_dict)
 
     def predict_on_batch(self, x):
-        _, batch = next(data_adapter.adapter_for(x, batch_size=_ALL_IN_ONE_BATCH).batches())
+        batch = data_adapter.adapter_for(x).whole_batch()
         return nest.map_structure(backend.to_host, self.make_predict_function()(batch))
 
     def _batch_result(self, logs, return_dict):
@@ -256,9 +266,6 @@ class Trainer:
     def _callback_list(self, callbacks, add_history=False, verbose=0, epochs=1, steps=None):
         return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=self,
                             verbose=verbose, epochs=epochs, steps=steps)
-
-
-_ALL_IN_ONE_BATCH = 2 ** 62  # the *_on_batch methods take the arrays as one batch
 
 
 def _fit_arrays(x, y, sample_weight, validation_split, validation_data):
@@ -278,12 +285,35 @@ def _fit_arrays(x, y, sample_weight, validation_split, validation_data):
     return arrays, validation_data
 
 
+def _check_fit_arguments(epochs, initial_epoch, batch_size, validation_batch_size, steps_per_epoch,
+                         validation_steps, validation_freq):
+    """fit()'s counts, checked before any data is uploaded. epochs <= initial_epoch is allowed
+    and trains nothing, as in Keras (its fit loop is `range(initial_epoch, epochs)`)."""
+    for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+        if not data_adapter.is_integer(value):
+            raise TypeError(f"`{name}` must be an integer (a number of epochs); received {name}={value!r} "
+                            f"of type {type(value).__name__}")
+    if initial_epoch < 0:
+        raise ValueError(f"`initial_epoch` must be >= 0; received initial_epoch={initial_epoch}")
+    data_adapter.check_batch_size(batch_size)
+    data_adapter.check_batch_size(validation_batch_size, "validation_batch_size")
+    data_adapter.check_steps(steps_per_epoch, "steps_per_epoch")
+    data_adapter.check_steps(validation_steps, "validation_steps")
+    if data_adapter.is_integer(validation_freq):
+        if validation_freq < 1:
+            raise ValueError("`validation_freq` must be a positive integer (validate every N epochs) or a "
+                             f"list of epochs; received validation_freq={validation_freq}")
+    elif not isinstance(validation_freq, (list, tuple)):
+        raise ValueError("Expected `validation_freq` to be a list or int. Received: "
+                         f"validation_freq={validation_freq!r} of the type {type(validation_freq).__name__}.")
+
+
 def _verbosity(verbose):
     return 1 if verbose == "auto" else int(verbose)
 
 
 def _should_validate(epoch, validation_freq):
-    if isinstance(validation_freq, int):
+    if data_adapter.is_integer(validation_freq):
         return (epoch + 1) % validation_freq == 0
     return (epoch + 1) in validation_freq
 
