@@ -12,12 +12,12 @@ from .. import dtypes
 
 
 def _extremes(x):
-    """[min, max] of an integer tensor as one int32 buffer of x's device."""
+    """[min, max] of an integer tensor as one int32 (int64 for int64) buffer of x's device."""
     be = x.backend
     axes = tuple(range(x.ndim))
     parts = [be.reshape(be.reduce(op, x._buf, axes, False), (1,)) for op in ("min", "max")]
     both = be.concat(parts, 0)
-    return both if x.dtype is dtypes.int32 else be.cast(both, dtypes.int32)
+    return both if x.dtype in (dtypes.int32, dtypes.int64) else be.cast(both, dtypes.int32)
 
 
 def check_in_range(x, low, high, describe, error=None):

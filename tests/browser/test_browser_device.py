@@ -195,6 +195,22 @@ message"""
     assert run(worker_page, "import pykernel as tf\ntf.reduce_sum(tf.ones([1000])).item()")["value"] == 1000
 
 
+def test_int64_is_exact_in_the_browser(worker_page):
+    """The int64 kernels (two 32-bit words each) compile under Chrome's Tint and agree with
+    Python's integers: sums past 2**32, floor division and modulo by negatives, casts."""
+    code = """
+import pykernel as tf
+x = tf.constant([2**40 + 3, -2**35, 7, -7])
+y = tf.constant([3, 7, -2, 2], dtype=tf.int64)
+[int(tf.reduce_sum(tf.constant([2**30] * 4, dtype=tf.int64))), (x // y).tolist(), (x % y).tolist(),
+ (x * y).tolist(), int(tf.cast(tf.constant(3e9), tf.int64)), int(tf.argmax(x)), int(tf.reduce_max(x)),
+ tf.cast(x, tf.float32).tolist(), tf.gather(x, [3, 0]).tolist()]"""
+    a, b = [2**40 + 3, -2**35, 7, -7], [3, 7, -2, 2]
+    assert run(worker_page, code)["value"] == [
+        2**32, [p // q for p, q in zip(a, b)], [p % q for p, q in zip(a, b)], [p * q for p, q in zip(a, b)],
+        3_000_000_000, 0, 2**40 + 3, [float(v) for v in (2**40, -2**35, 7, -7)], [-7, 2**40 + 3]]
+
+
 def test_device_memory_has_a_budget_in_the_browser(worker_page):
     """A loop keeping 64 MiB tensors stops at the budget with ResourceExhaustedError (it once
     took 15.5 GiB of host RAM through SwiftShader); the default comes from the adapter's limits."""

@@ -80,9 +80,12 @@ def test_matmul_integers(gpu, ref):
     b = rng.integers(-50, 50, (37, 20)).astype(np.int32)
     assert_close(gpu, gpu.matmul(upload(gpu, a), upload(gpu, b), False, False), ref.matmul(a, b, False, False),
                  rtol=0, atol=0)
-    wide = a[0].astype(np.int64)
+    wide = a[0].astype(np.int64) * 3_000_000   # products beyond int32: int64 is exact
     assert_close(gpu, gpu.matmul(upload(gpu, wide), upload(gpu, wide), True, False),
                  ref.matmul(wide, wide, True, False), rtol=0, atol=0)
+    batched = rng.integers(-2**40, 2**40, (2, 3, 5)).astype(np.int64)
+    assert_close(gpu, gpu.matmul(upload(gpu, batched), upload(gpu, batched[0]), False, True),
+                 ref.matmul(batched, batched[0], False, True), rtol=0, atol=0)
     u = rng.integers(0, 256, (9, 40)).astype(np.uint8)   # wraps mod 256 like NumPy
     assert_close(gpu, gpu.matmul(upload(gpu, u), upload(gpu, u), False, True), ref.matmul(u, u, False, True),
                  rtol=0, atol=0)

@@ -6,8 +6,10 @@ The bounds are what was measured (lavapipe) when the map kernel stopped keying o
 every fan-in, reductions bucketed their ranks and thin matmuls kept one tiling across batch
 sizes: 52 -> 34 and 54 -> 37 pipelines. A new pipeline family or key field that raises
 them should be a deliberate choice. One was: sparse cross-entropy checks its labels on the
-device (int32 min and max reductions and their concat, ops/checks.py: +3, small kernels
-that compile in tens of ms) instead of silently scoring out-of-range labels as a perfect fit.
+device (min and max reductions and their concat, ops/checks.py: +3, small kernels that
+compile in tens of ms) instead of silently scoring out-of-range labels as a perfect fit.
+Another: int64 is exact (two 32-bit words), so Keras's int64 step counter and NumPy's int64
+labels get int64 kernels of their own (add, compare, casts, a 64-bit copy): +1 and +2.
 """
 import numpy as np
 import pytest
@@ -53,7 +55,7 @@ def test_small_mlp_train_evaluate_predict(on_device, fresh_pipelines):
         model.evaluate(x2, y2, batch_size=50, verbose=0)
         model.predict(x2[:7], verbose=0)
     keys = _keys(fresh_pipelines)
-    assert len(keys) <= 34, keys
+    assert len(keys) <= 35, keys
     # the map kernel is keyed by expression and dtypes only, never by rank or shape
     map_keys = [k for k in keys if k[0] == "map"]
     assert len(map_keys) == len(set(k[1:3] for k in map_keys)), map_keys
@@ -73,5 +75,5 @@ def test_mnist_mlp_train_evaluate_predict(on_device, fresh_pipelines):
         model.evaluate(x, y, batch_size=32, verbose=0)
         model.predict(x[:1], verbose=0)
     keys = _keys(fresh_pipelines)
-    assert first_step <= 38, _keys(fresh_pipelines)
-    assert len(keys) <= 40, keys
+    assert first_step <= 40, _keys(fresh_pipelines)
+    assert len(keys) <= 43, keys

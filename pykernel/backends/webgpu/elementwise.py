@@ -4,7 +4,7 @@ import struct
 
 from ... import dtypes
 from .buffers import GPUArray
-from .kernels import fill, template, wgsl_type
+from .kernels import I64, fill, template, wgsl_type
 
 MAX_RANK = 8
 WORKGROUP = 256
@@ -86,6 +86,109 @@ HELPERS = {
 }""",
 }
 
+# int64 as vec2<u32> (low word, high word; two's complement). Every function wraps modulo
+# 2^64 like C++'s (and TF's) int64 arithmetic; division by zero gives 0 (ops/checks.py
+# raises before that is ever read).
+HELPERS["i64"] = """fn i64_from_i32(a: i32) -> vec2<u32> { return vec2<u32>(bitcast<u32>(a), select(0u, 0xffffffffu, a < 0)); }
+fn i64_is_neg(a: vec2<u32>) -> bool { return bitcast<i32>(a.y) < 0; }
+fn i64_add(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let lo = a.x + b.x;
+    return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+}
+fn i64_neg(a: vec2<u32>) -> vec2<u32> {
+    let lo = ~a.x + 1u;
+    return vec2<u32>(lo, ~a.y + select(0u, 1u, lo == 0u));
+}
+fn i64_sub(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> { return i64_add(a, i64_neg(b)); }
+fn i64_abs(a: vec2<u32>) -> vec2<u32> { return select(a, i64_neg(a), i64_is_neg(a)); }
+fn u32_mul_wide(a: u32, b: u32) -> vec2<u32> {   // the full 64-bit product of two u32s
+    let a0 = a & 0xffffu; let a1 = a >> 16u; let b0 = b & 0xffffu; let b1 = b >> 16u;
+    let p00 = a0 * b0; let p01 = a0 * b1; let p10 = a1 * b0;
+    let mid = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
+    return vec2<u32>((p00 & 0xffffu) | (mid << 16u), a1 * b1 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u));
+}
+fn i64_mul(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let low = u32_mul_wide(a.x, b.x);
+    return vec2<u32>(low.x, low.y + a.x * b.y + a.y * b.x);
+}
+fn u64_lt(a: vec2<u32>, b: vec2<u32>) -> bool { return a.y < b.y || (a.y == b.y && a.x < b.x); }
+fn i64_lt(a: vec2<u32>, b: vec2<u32>) -> bool {
+    let ah = bitcast<i32>(a.y); let bh = bitcast<i32>(b.y);
+    return ah < bh || (ah == bh && a.x < b.x);
+}
+fn i64_eq(a: vec2<u32>, b: vec2<u32>) -> bool { return a.x == b.x && a.y == b.y; }
+fn i64_nonzero(a: vec2<u32>) -> bool { return (a.x | a.y) != 0u; }
+fn i64_max(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> { return select(a, b, i64_lt(a, b)); }
+fn i64_min(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> { return select(a, b, i64_lt(b, a)); }
+fn i64_sign(a: vec2<u32>) -> vec2<u32> {
+    if (i64_is_neg(a)) { return vec2<u32>(0xffffffffu, 0xffffffffu); }
+    return vec2<u32>(select(0u, 1u, i64_nonzero(a)), 0u);
+}
+struct U64DivMod { q: vec2<u32>, r: vec2<u32> }
+fn u64_divmod(n: vec2<u32>, d: vec2<u32>) -> U64DivMod {   // shift-subtract, one bit a step
+    var q = vec2<u32>(0u, 0u);
+    var r = vec2<u32>(0u, 0u);
+    if (!i64_nonzero(d)) { return U64DivMod(q, r); }
+    for (var i = 63; i >= 0; i = i - 1) {
+        let word = select(n.x, n.y, i >= 32);
+        let bit = (word >> u32(i % 32)) & 1u;
+        r = vec2<u32>((r.x << 1u) | bit, (r.y << 1u) | (r.x >> 31u));
+        if (!u64_lt(r, d)) {
+            r = i64_sub(r, d);
+            if (i >= 32) { q.y = q.y | (1u << u32(i - 32)); } else { q.x = q.x | (1u << u32(i)); }
+        }
+    }
+    return U64DivMod(q, r);
+}
+fn i64_truncdiv(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let m = u64_divmod(i64_abs(a), i64_abs(b));
+    return select(m.q, i64_neg(m.q), i64_is_neg(a) != i64_is_neg(b));
+}
+fn i64_floordiv(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let m = u64_divmod(i64_abs(a), i64_abs(b));
+    if (i64_is_neg(a) == i64_is_neg(b)) { return m.q; }
+    return i64_sub(i64_neg(m.q), vec2<u32>(select(0u, 1u, i64_nonzero(m.r)), 0u));
+}
+fn i64_mod(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {   // the sign of the divisor, like Python
+    let m = u64_divmod(i64_abs(a), i64_abs(b));
+    let r = select(m.r, i64_neg(m.r), i64_is_neg(a));
+    if (i64_nonzero(r) && i64_is_neg(r) != i64_is_neg(b)) { return i64_add(r, b); }
+    return r;
+}
+fn i64_pow(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let one = vec2<u32>(1u, 0u);
+    if (i64_is_neg(b)) { return select(vec2<u32>(0u, 0u), one, i64_eq(a, one)); }
+    var r = one; var base = a; var e = b;
+    loop {
+        if (!i64_nonzero(e)) { break; }
+        if ((e.x & 1u) == 1u) { r = i64_mul(r, base); }
+        base = i64_mul(base, base);
+        e = vec2<u32>((e.x >> 1u) | (e.y << 31u), e.y >> 1u);
+    }
+    return r;
+}
+fn i64_from_f32(x: f32) -> vec2<u32> {   // toward zero; NaN and |x| >= 2^63 give INT64_MIN (as x86, NumPy)
+    let t = abs(trunc(x));
+    if (x != x || t >= 9223372036854775808.0) { return vec2<u32>(0u, 0x80000000u); }
+    let hi = floor(t / 4294967296.0);
+    let m = vec2<u32>(u32(t - hi * 4294967296.0), u32(hi));   // both parts exact in f32
+    return select(m, i64_neg(m), x < 0.0);
+}
+fn i64_to_f32(a: vec2<u32>) -> f32 {   // exact below 2^32 in magnitude (sign-magnitude, no cancellation)
+    let m = i64_abs(a);
+    let f = f32(m.y) * 4294967296.0 + f32(m.x);
+    return select(f, -f, i64_is_neg(a));
+}"""
+
+_I64_UNARY = {"neg": "i64_neg(a)", "abs": "i64_abs(a)", "sign": "i64_sign(a)"}
+_I64_BINARY = {
+    "add": "i64_add(a, b)", "sub": "i64_sub(a, b)", "mul": "i64_mul(a, b)", "div": "i64_truncdiv(a, b)",
+    "pow": "i64_pow(a, b)", "maximum": "i64_max(a, b)", "minimum": "i64_min(a, b)",
+    "floordiv": "i64_floordiv(a, b)", "mod": "i64_mod(a, b)",
+}
+_I64_COMPARE = {"equal": "i64_eq(a, b)", "not_equal": "!i64_eq(a, b)", "less": "i64_lt(a, b)",
+                "less_equal": "!i64_lt(b, a)", "greater": "i64_lt(b, a)", "greater_equal": "!i64_lt(a, b)"}
+
 _FLOAT_UNARY = {
     "neg": ("-a", ()), "exp": ("exp(a)", ()), "log": ("accurate_log(a)", ("accurate_log",)), "sqrt": ("sqrt(a)", ()),
     "rsqrt": ("inverseSqrt(a)", ()), "abs": ("abs(a)", ()), "sign": ("sign(a)", ()),
@@ -132,21 +235,27 @@ def unary_expr(op, dtype):
         return expr, helpers, dtype
     if op in _INT_UNARY and wgsl_type(dtype) == "i32":
         return _INT_UNARY[op], (), dtype
+    if op in _I64_UNARY and wgsl_type(dtype) == I64:
+        return _I64_UNARY[op], ("i64",), dtype
     if op in ("abs", "floor", "ceil", "round") and wgsl_type(dtype) == "u32":
         return "a", (), dtype
     raise TypeError(f"unary op {op!r} is not defined for {dtype.name} on WebGPU")
 
 
 def binary_expr(op, dtype):
+    kind = wgsl_type(dtype)
+    if op in _I64_COMPARE and kind == I64:
+        return f"select(0u, 1u, {_I64_COMPARE[op]})", ("i64",), dtypes.bool_
     if op in _COMPARE:
         return f"select(0u, 1u, a {_COMPARE[op]} b)", (), dtypes.bool_
     if op == "logical_and":
         return "select(0u, 1u, a != 0u && b != 0u)", (), dtypes.bool_
     if op == "logical_or":
         return "select(0u, 1u, a != 0u || b != 0u)", (), dtypes.bool_
-    kind = wgsl_type(dtype)
     if kind == "f32":
         expr, helpers = _FLOAT_BINARY[op]
+    elif kind == I64 and op in _I64_BINARY:
+        expr, helpers = _I64_BINARY[op], ("i64",)
     elif kind == "i32":
         expr, helpers = _INT_BINARY[op]
     elif op in _UNSIGNED_BINARY:
@@ -157,15 +266,29 @@ def binary_expr(op, dtype):
 
 
 def cast_expr(src, dst):
+    """(WGSL expression over `a`, helper names)."""
     s, d = wgsl_type(src), wgsl_type(dst)
+    if s == I64 or d == I64:
+        return _cast_i64_expr(s, d, dst), ("i64",)
     if dst.is_bool:
         zero = {"f32": "0.0", "i32": "0", "u32": "0u"}[s]
-        return f"select(0u, 1u, a != {zero})"
+        return f"select(0u, 1u, a != {zero})", ()
+    if s == d:
+        return "a", ()
+    if dst is dtypes.uint8:
+        return f"u32({'i32(a)' if s == 'f32' else 'a'}) & 255u", ()
+    return f"{d}(a)", ()
+
+
+def _cast_i64_expr(s, d, dst):
+    """Casts to and from int64 (TF's: narrowing keeps the low bits, floats truncate)."""
     if s == d:
         return "a"
-    if dst is dtypes.uint8:
-        return f"u32({'i32(a)' if s == 'f32' else 'a'}) & 255u"
-    return f"{d}(a)"
+    if s == I64:
+        if dst.is_bool:
+            return "select(0u, 1u, i64_nonzero(a))"
+        return {"f32": "i64_to_f32(a)", "i32": "bitcast<i32>(a.x)", "u32": "a.x & 255u"}[d]
+    return {"f32": "i64_from_f32(a)", "i32": "i64_from_i32(a)", "u32": "vec2<u32>(a, 0u)"}[s]
 
 
 # ------------------------------------------------------------------ views
@@ -237,7 +360,7 @@ def run_map(backend, expr, inputs, out_shape, out_dtype, helpers=(), consts=(0, 
     shape, views = collapse(out_shape, views)
     in_types = tuple(wgsl_type(arr.dtype) for arr, _ in inputs)
     out_type = wgsl_type(out_dtype)
-    if expr == "a" and in_types == (out_type,):
+    if expr == "a" and in_types == (out_type,) and out_type != I64:
         # a plain copy (transpose, broadcast, slice, ...) moves 32-bit words whatever their
         # dtype: one pipeline for f32, i32, u32 alike (storage bindings are untyped)
         in_types, out_type = ("u32",), "u32"

@@ -13,10 +13,15 @@ _SHADER_DIRS = (
 )
 _templates = {}
 
+# WGSL has no 64-bit integers: an int64 is two 32-bit words, (low, high), the little-endian
+# layout of its host bytes, so uploads and reads need no conversion. elementwise.HELPERS["i64"]
+# holds its arithmetic; kernels that copy words (gather, concat, pad) view it as int32 pairs.
+I64 = "vec2<u32>"
+
 WGSL_TYPE = {
     dtypes.float32: "f32",
     dtypes.int32: "i32",
-    dtypes.int64: "i32",   # WebGPU has no 64-bit integers: int64 values must fit in 32 bits
+    dtypes.int64: I64,
     dtypes.uint8: "u32",
     dtypes.bool_: "u32",
 }
@@ -28,6 +33,19 @@ def wgsl_type(dtype):
     except KeyError:
         raise TypeError(f"dtype {dtype.name} is not supported on WebGPU (no 64-bit floats on GPUs "
                         "through WebGPU); use float32") from None
+
+
+def element_bytes(dtype):
+    """Bytes one element of `dtype` takes in a GPU buffer."""
+    return 8 if WGSL_TYPE.get(dtype) == I64 else 4
+
+
+def reject_int64(dtype, what):
+    """int64 arithmetic lives in the map and reduce kernels; other kernels say so clearly."""
+    if dtype is dtypes.int64:
+        raise TypeError(f"{what} on int64 tensors is not supported on WebGPU (int64 is emulated "
+                        "with two 32-bit words in elementwise ops, reductions and copies only); "
+                        "cast to int32 or float32 first, or run it on the CPU with tf.device('/CPU:0')")
 
 
 def template(name):

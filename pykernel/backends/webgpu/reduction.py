@@ -10,7 +10,7 @@ import struct
 
 from ... import dtypes
 from .elementwise import HELPERS, contiguous_strides, grid
-from .kernels import fill, template, wgsl_type
+from .kernels import I64, fill, template, wgsl_type
 
 SERIAL = 32       # elements one thread folds before the tree: short enough for accurate f32 sums
 _INF_BITS = 0x7f800000   # passed in a uniform: infinite constants are a shader-creation error
@@ -88,7 +88,7 @@ def _run(backend, kernel, src, kept, red, out_shape, pairs_in=False):
                   OUT_TYPE=wgsl_type(kernel.out_dtype if final else kernel.partial_dtype),
                   LANES=lanes, LANE_STEP=lane_step,
                   KEPT_OFFSET=_offset_code("kept", len(kept)), RED_OFFSET=_offset_code("red", len(red)),
-                  **kernel.code(pairs_in, final))
+                  **kernel.code(pairs_in, final, src.dtype))
     # LANES stays a WGSL constant (as a uniform it cost ~10% on lavapipe); the ranks are
     # bucketed by _offset_code
     pipeline = backend.pipelines.get(("reduce",) + tuple(sorted(values.items())),
@@ -106,7 +106,7 @@ def _run(backend, kernel, src, kept, red, out_shape, pairs_in=False):
         kept2, red2 = [(outputs, chunks)] if outputs > 1 else [], [(chunks, 1)]
     else:
         kept2, red2 = [(outputs, 1)] if outputs > 1 else [], [(chunks, outputs)]
-    return _run(backend, kernel, out, kept2, red2, out_shape, pairs_in=kernel.partial_width == 2)
+    return _run(backend, kernel, out, kept2, red2, out_shape, pairs_in=kernel.partial_width > 1)
 
 
 def _vec4(groups, field, fill_value):
@@ -137,19 +137,25 @@ class _ReduceKernel:
         self.op, self.in_dtype, self.out_dtype = op, in_dtype, out_dtype
         self.partial_dtype = out_dtype   # finishing is idempotent: partials are already outputs
 
-    def code(self, pairs_in, final):
-        op, kind = self.op, wgsl_type(self.in_dtype)
+    def code(self, pairs_in, final, src_dtype):
+        # src_dtype: what this pass reads: the input, or a first pass's partials (bool for any/all)
+        op, kind = self.op, wgsl_type(src_dtype)
         if op in ("any", "all"):
             acc = "u32"
-            zero = {"f32": "0.0", "i32": "0", "u32": "0u"}[kind]
-            load = f"select(0u, 1u, inp[offset] != {zero})"
+            nonzero = "i64_nonzero(inp[offset])" if kind == I64 else \
+                f"inp[offset] != {({'f32': '0.0', 'i32': '0', 'u32': '0u'})[kind]}"
+            load = f"select(0u, 1u, {nonzero})"
         else:
             acc, load = kind, "inp[offset]"
-        combine = {
-            "sum": "a + b", "prod": "a * b", "any": "max(a, b)", "all": "min(a, b)",
-            "max": _NAN_MAX if acc == "f32" else "max(a, b)",
-            "min": _NAN_MIN if acc == "f32" else "min(a, b)",
-        }[op]
+        if acc == I64:
+            combine = {"sum": "i64_add(a, b)", "prod": "i64_mul(a, b)", "max": "i64_max(a, b)",
+                       "min": "i64_min(a, b)"}[op]
+        else:
+            combine = {
+                "sum": "a + b", "prod": "a * b", "any": "max(a, b)", "all": "min(a, b)",
+                "max": _NAN_MAX if acc == "f32" else "max(a, b)",
+                "min": _NAN_MIN if acc == "f32" else "min(a, b)",
+            }[op]
         identity = _identity(op, acc)
         if self.out_dtype is dtypes.uint8 and op in ("sum", "prod"):
             result = "a & 255u"   # uint8 wraps like NumPy's
@@ -158,7 +164,7 @@ class _ReduceKernel:
         else:
             result = "a"
         decls = "\n".join([
-            HELPERS["is_nan"],
+            HELPERS["is_nan"], HELPERS["i64"] if kind == I64 else "",
             f"fn combine(a: {acc}, b: {acc}) -> {acc} {{ return {combine}; }}",
             f"fn load(offset: u32, r: u32) -> {acc} {{ return {load}; }}",
             f"fn store(i: u32, a: {acc}) {{ out[i] = {result}; }}",
@@ -167,6 +173,9 @@ class _ReduceKernel:
 
 
 def _identity(op, kind):
+    if kind == I64:
+        return {"sum": "vec2<u32>(0u, 0u)", "prod": "vec2<u32>(1u, 0u)",
+                "max": "vec2<u32>(0u, 0x80000000u)", "min": "vec2<u32>(0xffffffffu, 0x7fffffffu)"}[op]
     if op in ("sum", "any"):
         return {"f32": "0.0", "i32": "0", "u32": "0u"}[kind]
     if op in ("prod",):
@@ -180,32 +189,44 @@ def _identity(op, kind):
 
 
 class _ArgKernel:
-    """(value, index) pairs; ties and NaNs resolve to the first index, like NumPy."""
-    partial_width = 2
-    partial_dtype = dtypes.uint8   # u32 storage: bitcast value, index
+    """(value, index) pairs; ties and NaNs resolve to the first index, like NumPy. Partials
+    are u32 words: the value's bits (two words for int64), then the index."""
+    partial_dtype = dtypes.uint8   # u32 storage
 
     def __init__(self, op, in_dtype, out_dtype):
         self.op, self.in_dtype, self.out_dtype = op, in_dtype, out_dtype
+        self.partial_width = 3 if wgsl_type(in_dtype) == I64 else 2
 
-    def code(self, pairs_in, final):
-        kind = wgsl_type(self.in_dtype)
-        cmp = ">" if self.op == "argmax" else "<"
+    def code(self, pairs_in, final, src_dtype):
+        kind = wgsl_type(self.in_dtype)   # partials (u32 words) are decoded as the input's type
+        w = self.partial_width
+        if kind == I64:
+            better = "i64_lt(b.v, a.v)" if self.op == "argmax" else "i64_lt(a.v, b.v)"
+            equal = "i64_eq(a.v, b.v)"
+            from_words = "vec2<u32>(inp[3u * offset], inp[3u * offset + 1u])"
+            to_words = "out[3u * i] = a.v.x; out[3u * i + 1u] = a.v.y;"
+        else:
+            better = f"a.v {'>' if self.op == 'argmax' else '<'} b.v"
+            equal = "a.v == b.v"
+            from_words = f"bitcast<{kind}>(inp[2u * offset])"
+            to_words = "out[2u * i] = bitcast<u32>(a.v);"
         nan = "is_nan(a.v)" if kind == "f32" else "false"
         nan_b = nan.replace("a.v", "b.v")
-        load = f"Pair(bitcast<{kind}>(inp[2u * offset]), inp[2u * offset + 1u])" if pairs_in \
-            else "Pair(inp[offset], r)"
-        store = "out[i] = i32(a.i);" if final else \
-            "out[2u * i] = bitcast<u32>(a.v); out[2u * i + 1u] = a.i;"
+        load = f"Pair({from_words}, inp[{w}u * offset + {w - 1}u])" if pairs_in else "Pair(inp[offset], r)"
+        if final:
+            store = "out[i] = vec2<u32>(a.i, 0u);" if wgsl_type(self.out_dtype) == I64 else "out[i] = i32(a.i);"
+        else:
+            store = f"{to_words} out[{w}u * i + {w - 1}u] = a.i;"
         decls = "\n".join([
             f"struct Pair {{ v: {kind}, i: u32 }}",
-            HELPERS["is_nan"],
+            HELPERS["is_nan"], HELPERS["i64"] if I64 in (kind, wgsl_type(self.out_dtype)) else "",
             # a NaN beats any number; between equals (or two NaNs) the lower index wins
             f"""fn first_wins(a: Pair, b: Pair) -> bool {{
     let an = {nan};
     let bn = {nan_b};
     if (an != bn) {{ return an; }}
-    if (an || a.v == b.v) {{ return a.i < b.i; }}
-    return a.v {cmp} b.v;
+    if (an || {equal}) {{ return a.i < b.i; }}
+    return {better};
 }}""",
             "fn combine(a: Pair, b: Pair) -> Pair { if (first_wins(a, b)) { return a; } return b; }",
             f"fn load(offset: u32, r: u32) -> Pair {{ return {load}; }}",
