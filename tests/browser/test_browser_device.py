@@ -195,6 +195,23 @@ message"""
     assert run(worker_page, "import pykernel as tf\ntf.reduce_sum(tf.ones([1000])).item()")["value"] == 1000
 
 
+def test_a_bad_label_fails_fit_in_the_browser(worker_page):
+    """The label check runs on the GPU and surfaces at fit's next read, in the page too."""
+    code = """
+import pykernel as tf
+from pykernel import keras
+model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+try:
+    model.fit(tf.zeros((8, 2)), tf.constant([0, 1, 2, 3] * 2), batch_size=4, verbose=0)
+    message = "no error"
+except tf.errors.InvalidArgumentError as e:
+    message = str(e)
+message"""
+    assert run(worker_page, code)["value"].startswith(
+        "Received a label value of 3 which is outside the valid range of [0, 3)")
+
+
 def test_int64_is_exact_in_the_browser(worker_page):
     """The int64 kernels (two 32-bit words each) compile under Chrome's Tint and agree with
     Python's integers: sums past 2**32, floor division and modulo by negatives, casts."""
