@@ -11,7 +11,7 @@ from ... import dtypes
 from ..base import Backend
 from . import elementwise
 from .buffers import BufferPool, GPUArray
-from .kernels import I64, PipelineCache, element_bytes, reject_int64, wgsl_type
+from .kernels import I64, PipelineCache, element_bytes, wgsl_type
 
 _HOST_CODES = {"f32": "f", "i32": "i", "u32": "I", I64: "q"}
 _NUMPY_STORAGE = {"f32": "float32", "i32": "int32", "u32": "uint32", I64: "int64"}
@@ -193,18 +193,6 @@ class WebGPUBackend(Backend):
         return elementwise.run_map(self, "a", [(x, (offset, tuple(s * k for s, k in zip(base, strides))))],
                                    out_shape, x.dtype)
 
-    def pad(self, x, pads, value):
-        from .indexing import pad
-        if x.dtype is not dtypes.int64:
-            return pad(self, x, pads, value)
-        words = tuple(pads) + ((0, 0),)
-        if int(value) in (0, -1):   # both words of the fill are the same 32-bit word
-            return _from_words(pad(self, _as_words(x), words, int(value)), x.dtype)
-        # any other fill: pad x - value with zeros, then add value back (wrapping, exact)
-        fill = self.full((), int(value), x.dtype)
-        shifted = _from_words(pad(self, _as_words(self.binary("sub", x, fill)), words, 0), x.dtype)
-        return self.binary("add", shifted, fill)
-
     def copy(self, x):
         return elementwise.run_map(self, "a", [(x, elementwise.broadcast_view(x.shape, x.shape))], x.shape, x.dtype)
 
@@ -242,102 +230,16 @@ def _route(module, function):
     return method
 
 
-def _as_words(x):
-    """An int64 array as the int32 array of its (low, high) words: shape + (2,)."""
-    return GPUArray(x.storage, x.shape + (2,), dtypes.int32) if x.dtype is dtypes.int64 else x
-
-
-def _from_words(x, dtype):
-    return GPUArray(x.storage, x.shape[:-1], dtype) if dtype is dtypes.int64 else x
-
-
-def _int32_indices(backend, indices):
-    """The kernels read 32-bit indices; int64 ones were range-checked (ops/checks.py), so
-    their low words are the indices."""
-    return backend.cast(indices, dtypes.int32) if indices.dtype is dtypes.int64 else indices
-
-
-def _word_copy(copy):
-    """gather, concat and pad move words, never look at values: int64 goes through as its
-    int32 word pairs (the word axis is never the one they work on)."""
-    def method(self, x, *args):
-        if copy.__name__ == "concat":
-            return _from_words(copy(self, [_as_words(a) for a in x], *args), x[0].dtype)
-        if copy.__name__ == "gather":
-            indices, axis = args
-            return _from_words(copy(self, _as_words(x), _int32_indices(self, indices), axis), x.dtype)
-        return _from_words(copy(self, _as_words(x), *args), x.dtype)
-    method.__name__ = copy.__name__
-    return method
-
-
-def _reject_int64(primitive, what):
-    def method(self, *args):
-        for a in args:
-            if isinstance(a, GPUArray):
-                reject_int64(a.dtype, what)
-        return primitive(self, *args)
-    method.__name__ = primitive.__name__
-    return method
-
-
 # Kernel families, one module (and shaders/*.wgsl template) each.
 for _name, _module in {
     "reduce": "reduction", "arg_reduce": "reduction",
     "pool2d": "pooling", "pool2d_grad": "pooling",
     "matmul": "matmul",
     "conv2d": "conv", "conv2d_grad_input": "conv", "conv2d_grad_filter": "conv",
-    "gather": "indexing", "scatter_add": "indexing", "concat": "indexing",
+    "gather": "indexing", "scatter_add": "indexing", "pad": "indexing", "concat": "indexing",
     "strided_slice_grad": "indexing",
     "random_uniform": "random",
     "optimizer_update": "optimizer",
     "affine_warp": "warp",
 }.items():
     setattr(WebGPUBackend, _name, _route(_module, _name))
-for _name in ("gather", "concat"):
-    setattr(WebGPUBackend, _name, _word_copy(getattr(WebGPUBackend, _name)))
-_gemm = WebGPUBackend.matmul
-
-
-def _matmul(self, a, b, transpose_a, transpose_b):
-    """int64 through the int64 map and reduce kernels: sum over k of a[..., m, k, 1] * b[..., 1, k, n]
-    (exact, wrapping like TF's; k times the memory of the output, fine for the integer
-    matmuls people write). Everything else through the tiled GEMM."""
-    if a.dtype is not dtypes.int64:
-        return _gemm(self, a, b, transpose_a, transpose_b)
-    if transpose_a:
-        a = self.transpose(a, tuple(range(len(a.shape) - 2)) + (len(a.shape) - 1, len(a.shape) - 2))
-    if not transpose_b:
-        b = self.transpose(b, tuple(range(len(b.shape) - 2)) + (len(b.shape) - 1, len(b.shape) - 2))
-    products = self.binary("mul", self.reshape(a, a.shape[:-1] + (1, a.shape[-1])),
-                           self.reshape(b, b.shape[:-2] + (1,) + b.shape[-2:]))
-    return self.reduce("sum", products, (len(products.shape) - 1,), False)
-
-
-WebGPUBackend.matmul = _matmul
-_scatter_add_kernel = WebGPUBackend.scatter_add
-
-
-def _scatter_add(self, updates, indices, axis, shape):
-    """int64 composed from int64 kernels: out[o, d, c] = sum_j [indices[j] == d] * updates[o, j, c]
-    (n_idx times the output's memory; exact; like the kernels, an index in [-dim, 0) counts
-    from the end and any other out-of-range index adds nothing). Everything else through
-    the scatter kernels."""
-    if updates.dtype is not dtypes.int64:
-        return _scatter_add_kernel(self, updates, indices, axis, shape)
-    outer, dim, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
-    n_idx = math.prod(indices.shape)
-    flat = self.reshape(_int32_indices(self, indices), (n_idx, 1))
-    dims = self.full((), dim, dtypes.int32)   # negative indices count from the end, as in the kernels
-    flat = self.where(self.binary("less", flat, self.full((), 0, dtypes.int32)), self.binary("add", flat, dims), flat)
-    hits = self.binary("equal", flat, self.arange(0, 1, dim, dtypes.int32))
-    mask = self.reshape(self.cast(hits, dtypes.int64), (1, n_idx, dim, 1))
-    products = self.binary("mul", self.reshape(updates, (outer, n_idx, 1, inner)), mask)
-    return self.reshape(self.reduce("sum", products, (1,), False), tuple(shape))
-
-
-WebGPUBackend.scatter_add = _scatter_add
-for _name, _what in {"conv2d": "conv2d", "conv2d_grad_input": "conv2d",
-                     "conv2d_grad_filter": "conv2d", "pool2d": "pooling", "pool2d_grad": "pooling",
-                     "strided_slice_grad": "strided_slice_grad"}.items():
-    setattr(WebGPUBackend, _name, _reject_int64(getattr(WebGPUBackend, _name), _what))

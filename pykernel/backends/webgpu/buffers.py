@@ -145,3 +145,17 @@ class GPUArray:
 
     def __repr__(self):
         return f"GPUArray(handle={self.handle}, shape={self.shape}, dtype={self.dtype.name})"
+
+
+def as_words(x):
+    """An int64 array as the int32 array of its (low, high) words, shape + (2,): kernels that
+    only move elements (gather, concat, pad) take int64 this way, on an axis other than the
+    last. Other dtypes are returned as they are."""
+    from ... import dtypes
+    return GPUArray(x.storage, x.shape + (2,), dtypes.int32) if x.dtype is dtypes.int64 else x
+
+
+def from_words(x, dtype):
+    """as_words undone: the int64 array an int32 word-pair array holds (other dtypes as they are)."""
+    from ... import dtypes
+    return GPUArray(x.storage, x.shape[:-1], dtype) if dtype is dtypes.int64 else x

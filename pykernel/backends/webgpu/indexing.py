@@ -3,12 +3,14 @@
 Every kernel here folds the arrays to the fewest dimensions it needs ((outer, dim,
 inner) for gather/scatter, (rows, columns) for concat, collapsed axes for padding), so
 pipelines depend on that small rank, not on the tensor's. Pure copies move raw 32-bit
-words: one pipeline serves every dtype.
+words: one pipeline serves every dtype, int64 included (as pairs of int32 words: a trailing
+axis of 2 the kernels never work on). scatter_add adds, so int64 takes the int64 kernels.
 """
 import math
 import struct
 
 from ... import dtypes
+from .buffers import as_words, from_words
 from .elementwise import MAX_RANK, grid
 from .kernels import fill, template, wgsl_type
 
@@ -41,7 +43,19 @@ def _index_params(numel, row_pitch, inner, n_idx, dim):
 
 # ------------------------------------------------------------------ gather / scatter
 
+def _int32_indices(backend, indices):
+    """The kernels read 32-bit indices; int64 ones were range-checked (ops/checks.py), so
+    their low words are the indices."""
+    return backend.cast(indices, dtypes.int32) if indices.dtype is dtypes.int64 else indices
+
+
 def gather(backend, x, indices, axis):
+    if x.dtype is dtypes.int64 or indices.dtype is dtypes.int64:
+        return from_words(_gather(backend, as_words(x), _int32_indices(backend, indices), axis), x.dtype)
+    return _gather(backend, x, indices, axis)
+
+
+def _gather(backend, x, indices, axis):
     _, dim, inner = _fold(x.shape, axis)
     out = backend.empty(x.shape[:axis] + indices.shape + x.shape[axis + 1:], x.dtype)
     n = out.size
@@ -57,6 +71,8 @@ def gather(backend, x, indices, axis):
 
 def scatter_add(backend, updates, indices, axis, shape):
     shape = tuple(shape)
+    if updates.dtype is dtypes.int64:
+        return _scatter_add_int64(backend, updates, _int32_indices(backend, indices), axis, shape)
     _, dim, inner = _fold(shape, axis)
     kind = wgsl_type(updates.dtype)
     n_idx = indices.size
@@ -79,6 +95,21 @@ def scatter_add(backend, updates, indices, axis, shape):
     params = _index_params(updates.size, row_pitch, inner, n_idx, dim)
     backend.device.dispatch(pipeline, [updates.handle, indices.handle, out.handle], params, groups)
     return out
+
+
+def _scatter_add_int64(backend, updates, indices, axis, shape):
+    """out[o, d, c] = sum_j [indices[j] == d] * updates[o, j, c] from the int64 map and reduce
+    kernels: exact, n_idx times the output's memory (int64 scatters are small and rare).
+    As in the kernels, an index in [-dim, 0) counts from the end; others add nothing."""
+    outer, dim, inner = _fold(shape, axis)
+    n_idx = indices.size
+    flat = backend.reshape(indices, (n_idx, 1))
+    wrapped = backend.binary("add", flat, backend.full((), dim, dtypes.int32))
+    flat = backend.where(backend.binary("less", flat, backend.full((), 0, dtypes.int32)), wrapped, flat)
+    hits = backend.binary("equal", flat, backend.arange(0, 1, dim, dtypes.int32))
+    mask = backend.reshape(backend.cast(hits, dtypes.int64), (1, n_idx, dim, 1))
+    products = backend.binary("mul", backend.reshape(updates, (outer, n_idx, 1, inner)), mask)
+    return backend.reshape(backend.reduce("sum", products, (1,), False), shape)
 
 
 def scatter_is_ordered(dtype, n_idx, shape, axis):
@@ -118,6 +149,19 @@ def strided_slice_grad(backend, dy, in_shape, begin, strides):
 
 def _place(backend, x, shape, begin, strides, value):
     """out of `shape` holding x[k] at begin + k * strides, and `value` everywhere else."""
+    if x.dtype is not dtypes.int64:
+        return _place_words(backend, x, shape, begin, strides, value)
+    value = int(value)
+    if value in (0, -1):   # both 32-bit words of the fill are the same word
+        return from_words(_place_words(backend, as_words(x), shape + (2,), begin + (0,), strides + (1,), value),
+                          x.dtype)
+    # any other fill: place x - value on zeros, then add value back (int64 wraps: exact)
+    fill_value = backend.full((), value, x.dtype)
+    shifted = _place(backend, backend.binary("sub", x, fill_value), shape, begin, strides, 0)
+    return backend.binary("add", shifted, fill_value)
+
+
+def _place_words(backend, x, shape, begin, strides, value):
     out = backend.empty(shape, x.dtype)
     n = out.size
     if n == 0:
@@ -167,6 +211,12 @@ def _bits(value, dtype):
 # ------------------------------------------------------------------ concat
 
 def concat(backend, xs, axis):
+    if xs[0].dtype is dtypes.int64:
+        return from_words(_concat(backend, [as_words(x) for x in xs], axis), dtypes.int64)
+    return _concat(backend, xs, axis)
+
+
+def _concat(backend, xs, axis):
     shape = list(xs[0].shape)
     shape[axis] = sum(x.shape[axis] for x in xs)
     out = backend.empty(tuple(shape), xs[0].dtype)

@@ -9,7 +9,7 @@ import struct
 
 from ... import dtypes
 from .elementwise import contiguous_strides, run_map
-from .kernels import fill, template, wgsl_type
+from .kernels import fill, reject_int64, template, wgsl_type
 
 BK = 16                 # K depth of one tile step
 TARGET_GROUPS = 256     # workgroups that fill a large GPU (~2 per SM); fewer -> smaller tiles, split-K
@@ -52,6 +52,8 @@ class Operand:
 
 
 def matmul(backend, a, b, transpose_a, transpose_b):
+    if a.dtype is dtypes.int64:
+        return _matmul_int64(backend, a, b, transpose_a, transpose_b)
     ra, ca = a.shape[-2:]
     rb, cb = b.shape[-2:]
     m, k = (ca, ra) if transpose_a else (ra, ca)
@@ -66,6 +68,20 @@ def matmul(backend, a, b, transpose_a, transpose_b):
     return backend.reshape(out, batch + (m, n))
 
 
+def _matmul_int64(backend, a, b, transpose_a, transpose_b):
+    """sum over k of a[..., m, k, 1] * b[..., 1, k, n] with the int64 map and reduce kernels
+    (WGSL has no 64-bit multiply-add for the tiles): exact, wrapping like TF's; k times the
+    output's memory, fine for the integer matmuls people write."""
+    def swap_last(x):
+        rank = len(x.shape)
+        return backend.transpose(x, tuple(range(rank - 2)) + (rank - 1, rank - 2))
+    a = swap_last(a) if transpose_a else a            # (..., m, k)
+    b = b if transpose_b else swap_last(b)            # (..., n, k)
+    products = backend.binary("mul", backend.reshape(a, a.shape[:-1] + (1, a.shape[-1])),
+                              backend.reshape(b, b.shape[:-2] + (1,) + b.shape[-2:]))
+    return backend.reduce("sum", products, (len(products.shape) - 1,), False)
+
+
 def gemm(backend, operands, m, n, k, batch_dims=(), strides=(0, 0, 0, 0), dtype=dtypes.float32,
          family=("matmul",), fields="", field_values=(), helpers=""):
     """out[batch][m][n] = sum_k A(m, k) B(n, k) as a (batches, m, n) array.
@@ -74,6 +90,7 @@ def gemm(backend, operands, m, n, k, batch_dims=(), strides=(0, 0, 0, 0), dtype=
     `fields` (WGSL struct members; `field_values`, 4-byte ints, a multiple of 4 of them) and
     `helpers` (WGSL functions its operand index expressions call)."""
     a, b = operands
+    reject_int64(dtype, family[0])
     if len(batch_dims) > MAX_BATCH_DIMS:
         raise ValueError(f"WebGPU matmul supports at most {MAX_BATCH_DIMS} batch dimensions")
     batches = math.prod(size for size, _, _ in batch_dims)

@@ -8,12 +8,13 @@ import struct
 
 from ... import dtypes
 from .elementwise import HELPERS, grid
-from .kernels import fill, template, wgsl_type
+from .kernels import fill, reject_int64, template, wgsl_type
 
 _LOWEST = {"f32": "-bitcast<f32>(p.inf_bits)", "i32": "bitcast<i32>(0x80000000u)", "u32": "0u"}
 
 
 def pool2d(backend, op, x, ksize, strides, pads):
+    reject_int64(x.dtype, "pooling")
     n, h, w, c = x.shape
     oh, ow = _out_hw(x.shape, ksize, strides, pads)
     out = backend.empty((n, oh, ow, c), x.dtype)
@@ -22,6 +23,7 @@ def pool2d(backend, op, x, ksize, strides, pads):
 
 
 def pool2d_grad(backend, op, x, dy, ksize, strides, pads):
+    reject_int64(x.dtype, "pooling")
     if x.size and not dy.size:
         return backend.full(x.shape, 0, dy.dtype)
     out = backend.empty(x.shape, dy.dtype)
