@@ -204,6 +204,9 @@ _ARRAY_TYPECODES = {"f": dtypes.float32, "d": dtypes.float64, "i": dtypes.int32,
                     "l": dtypes.int64, "q": dtypes.int64, "B": dtypes.uint8, "b": dtypes.uint8}
 
 
+MAX_NESTING = 64   # NumPy's limit on dimensions too
+
+
 def _is_numpy(value):
     return type(value).__module__ == "numpy"
 
@@ -214,6 +217,9 @@ def _infer_nested(value):
     probe = value
     while isinstance(probe, (list, tuple)):
         shape.append(len(probe))
+        if len(shape) > MAX_NESTING:   # before the recursive walk below could overflow the stack
+            raise ValueError(f"Can't convert a nested sequence more than {MAX_NESTING} levels deep to a tensor "
+                             f"(tensors have at most {MAX_NESTING} dimensions)")
         if not probe:
             break
         probe = probe[0]

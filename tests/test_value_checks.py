@@ -113,3 +113,24 @@ for call in (lambda: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[0, 3
 print(seen)
 """)
     assert out.strip() == "['Received a label value of 3', 'gather', 'floordiv']", out
+
+
+# ------------------------------------------------------------------ errors already clearer than TF's
+# (TF aborts or returns garbage on these; keep them clear)
+
+def test_kept_clear_errors_where_tf_aborts():
+    with pytest.raises(InvalidArgumentError, match=r"conv2d: input must be rank 4 .* got shape \(5, 5, 3\)"):
+        tf.nn.conv2d(tf.zeros((5, 5, 3)), tf.zeros((3, 3, 3, 4)), 1, "SAME")
+    with pytest.raises(InvalidArgumentError, match=r"filters of shape \(3, 3, 3, 4\) do not fit input"):
+        tf.nn.conv2d(tf.zeros((1, 2, 2, 3)), tf.zeros((3, 3, 3, 4)), 1, "VALID")
+    with pytest.raises(ValueError, match="Cannot convert 2147483648 to int32: out of range"):
+        tf.constant([2**31], dtype=tf.int32)
+    deep = [1.0]
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(ValueError, match="more than 64 levels deep"):
+        tf.constant(deep)
+    shallow = [1.0]
+    for _ in range(63):
+        shallow = [shallow]
+    assert tf.constant(shallow).shape == (1,) * 64
