@@ -4,8 +4,6 @@ Under real sockets and load: tests/test_server_load.py."""
 import hashlib
 import io
 import json
-import pathlib
-import shutil
 import subprocess
 import sys
 import time
@@ -17,17 +15,7 @@ starlette_testclient = pytest.importorskip("starlette.testclient")
 
 import server  # noqa: E402
 
-REPO = pathlib.Path(server.__file__).resolve().parent
-
-
-def source_copy(dest):
-    """A copy of the checkout's sources, for tests that edit them."""
-    dest.mkdir(parents=True)
-    for name in ("pyproject.toml", "setup.py", "README.md"):
-        shutil.copy2(REPO / name, dest / name)
-    for name in ("pykernel", "shaders", "web"):
-        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-    return dest
+from checkout import REPO, source_copy  # noqa: E402
 
 
 def sha256(data):
