@@ -44,21 +44,56 @@ def _stop_requested():
     return bool(js.pykernelStopRequested())
 
 
+# JSON has no NaN or Infinity; web/worker.js turns {FLOAT_TAG: "NaN" | "Infinity" |
+# "-Infinity"} back into those numbers, so the page can show them.
+FLOAT_TAG = "__pykernel_float__"
+MAX_REPR_CHARS = 2000
+
+
 def _plain(value):
     if hasattr(value, "tolist") and hasattr(value, "shape"):   # Tensor, Variable, ndarray
         value = value.tolist()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if isinstance(value, float):
+        return float(value)
+    if value is None or isinstance(value, (bool, int, str)):
         return value
     return repr(value)
 
 
+def _tag_non_finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return {FLOAT_TAG: "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
+    if isinstance(value, list):
+        return [_tag_non_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _tag_non_finite(v) for k, v in value.items()}
+    return value
+
+
+def _json(plain):
+    text = json.dumps(plain)   # writes NaN and Infinity, which are not JSON
+    if "NaN" in text or "Infinity" in text:   # (or a string holding those words: tagging is then a no-op)
+        text = json.dumps(_tag_non_finite(plain), allow_nan=False)
+    return text
+
+
+def _repr(plain):
+    text = repr(plain)
+    return text if len(text) <= MAX_REPR_CHARS else text[:MAX_REPR_CHARS] + " …"
+
+
 def to_json(value):
-    """The JSON the page receives for a run's last expression (tensors as nested lists;
-    anything else JSON cannot hold as its repr)."""
-    return json.dumps(_plain(value))
+    """The JSON the page receives for a run's last expression (tensors as nested lists,
+    NaN and +-inf tagged with FLOAT_TAG; anything else JSON cannot hold as its repr)."""
+    return _json(_plain(value))
+
+
+def result_for_page(value, with_repr=False):
+    """[to_json(value), how Python writes that value (nan, inf, True, 1.0) or None]: what
+    web/worker.js sends the page for a run's last expression."""
+    plain = _plain(value)
+    return [_json(plain), _repr(plain) if with_repr else None]

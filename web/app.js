@@ -4,8 +4,9 @@
 // the 2-D sets. Python runs in a Web Worker (python.js), so the page stays responsive.
 //
 // window.pykernelApp is the page's state for tests and the console: state ('loading' |
-// 'ready' | 'running' | 'fatal'), readyMs, backend, adapter, python (the PythonWorker),
-// history (training events), testAccuracy, lastResult, lastError, prediction, model.
+// 'ready' | 'running' | 'lost' (the GPU device is gone) | 'fatal'), readyMs, backend,
+// adapter, python (the PythonWorker), history (training events), testAccuracy, lastResult,
+// lastError, prediction, model, gpuLost, output() (what the output pane holds).
 import { PythonWorker } from "./python.js";
 import { LineChart } from "./chart.js";
 import { DigitPad, drawPreview } from "./digit_pad.js";
@@ -16,9 +17,13 @@ import {
 } from "./codegen.js";
 
 const $ = (id) => document.getElementById(id);
-const MAX_OUTPUT_NODES = 2000;
+const OUTPUT_MAX_LINES = 2000;     // the output pane keeps the last lines only
+const OUTPUT_MAX_CHARS = 200_000;
 const MAX_EVENTS = 5000;
-const STOP_GRACE_MS = 10_000;      // Stop: then offer to restart Python
+// Stop's flag and SIGINT (python.js, after 1.5 s) end Python code within moments; what still
+// runs after this long waits in time.sleep or loops in C, which nothing interrupts.
+const STOP_GRACE_MS = 4000;
+const NOT_FINITE = "NaN or inf";   // Keras events send non-finite logs as null
 let runSeq = 0;
 
 // Helpers the page calls in the Python namespace (names start with __pg_ so they stay
@@ -89,7 +94,8 @@ const app = {
   testLoss: null,
   lastResult: undefined,
   lastError: null,
-  lastRun: null,                   // {kind, ok, stopped, ms}
+  lastRun: null,                   // {kind, ok, stopped, restarted, lossNotFinite, ms}
+  gpuLost: null,                   // why the GPU device is gone, until Python restarts
   stopped: false,
   prediction: null,                // {probs, top, sum}
   runs: 0,                         // user runs finished
@@ -107,6 +113,7 @@ const app = {
   chartDraws: () => charts.loss.draws + charts.acc.draws,
   digitEnabled: () => digitModelReady(),
   pixels: () => (pad ? pad.pixels() : null),
+  output: () => ({ lines: pane.lines, chars: pane.chars, dropped: pane.dropped, spans: pane.spans.length }),
 };
 window.pykernelApp = app;
 
@@ -122,6 +129,15 @@ function setState(state, text) {
 
 function readyText() {
   return app.backend === "webgpu" ? `Ready: WebGPU on ${app.adapter}` : `Ready: NumPy on CPU (${app.adapter})`;
+}
+
+const lostText = () => `GPU lost: ${app.gpuLost}. Restart Python to continue (its variables, the model too, are lost).`;
+
+/** The state between runs: ready, or waiting for a restart after the GPU was lost. */
+function setIdle() {
+  if (app.gpuLost) setState("lost", lostText());
+  else setState("ready", readyText());
+  $("restart-python").hidden = !app.gpuLost;
 }
 
 function onProgress({ message, fraction }) {
@@ -142,26 +158,128 @@ function updateControls() {
 }
 
 // -- output pane ------------------------------------------------------------------------------
+// Python's output arrives in bursts (worker.js batches it) and is appended once per animation
+// frame; the pane keeps the last OUTPUT_MAX_LINES lines (OUTPUT_MAX_CHARS characters) and says
+// how many it dropped. Nothing here reads layout per message: a flood of prints must leave
+// the page responsive. The page's own lines (print) are appended at once, after any queued output.
 
-function print(text, cls = "stdout") {
-  const out = $("output");
-  const atBottom = out.scrollTop + out.clientHeight >= out.scrollHeight - 4;
+const pane = {
+  queue: [],        // [cls, text] not shown yet
+  spans: [],        // {node, lines, represents}: shown, oldest first; lines = newlines in the node
+  lines: 0, chars: 0,
+  dropped: 0,       // lines of output no longer shown
+  marker: null,     // "… N earlier lines not shown …", first in the pane
+  frame: 0,
+  follow: true,     // keep the end in view, unless the user scrolled up
+  ownScrollTop: -1,
+};
+
+const countLines = (text) => { let n = 0; for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++; return n; };
+
+function appendSpan(cls, text, represents) {
   const span = document.createElement("span");
   span.className = cls;
   span.textContent = text.endsWith("\n") ? text : `${text}\n`;
-  out.appendChild(span);
-  while (out.childNodes.length > MAX_OUTPUT_NODES) out.removeChild(out.firstChild);
-  if (atBottom) out.scrollTop = out.scrollHeight;
+  const lines = countLines(span.textContent);
+  pane.spans.push({ node: span, lines, represents: represents ?? lines });
+  pane.lines += lines;
+  pane.chars += span.textContent.length;
+  $("output").appendChild(span);
   return span;
 }
 
-function clearOutput() { $("output").textContent = ""; }
+function renderQueue() {
+  const queue = pane.queue;
+  pane.queue = [];
+  for (let i = 0; i < queue.length;) {   // one span per run of one stream
+    const [cls, text, represents] = queue[i];
+    let j = i + 1;
+    if (represents === undefined) while (j < queue.length && queue[j][0] === cls && queue[j][2] === undefined) j++;
+    appendSpan(cls, j === i + 1 ? text : queue.slice(i, j).map((q) => q[1]).join("\n"), represents);
+    i = j;
+  }
+  trimOutput();
+}
 
-function showResult(value) {
+function trimOutput() {
+  while (pane.lines > OUTPUT_MAX_LINES || pane.chars > OUTPUT_MAX_CHARS) {
+    const first = pane.spans[0];
+    const text = first.node.textContent;
+    const extraLines = pane.lines - OUTPUT_MAX_LINES, extraChars = pane.chars - OUTPUT_MAX_CHARS;
+    if (first.lines <= extraLines || text.length <= extraChars || first.represents !== first.lines) {
+      first.node.remove();
+      pane.spans.shift();
+      pane.lines -= first.lines;
+      pane.chars -= text.length;
+      pane.dropped += first.represents;
+      continue;
+    }
+    let cut = 0;   // keep the end of this span: whole lines, unless one line alone is too long
+    for (let k = 0; k < extraLines; k++) cut = text.indexOf("\n", cut) + 1;
+    cut = Math.max(cut, extraChars);
+    const gone = countLines(text.slice(0, cut));
+    first.node.textContent = text.slice(cut);
+    first.lines -= gone;
+    first.represents = first.lines;
+    pane.lines -= gone;
+    pane.chars -= cut;
+    pane.dropped += gone;
+  }
+  if (pane.dropped) {
+    if (!pane.marker) {
+      pane.marker = document.createElement("span");
+      pane.marker.className = "info dropped";
+      pane.marker.dataset.testid = "output-dropped";
+    }
+    if (pane.marker !== $("output").firstChild) $("output").prepend(pane.marker);
+    pane.marker.textContent = `… ${pane.dropped.toLocaleString("en-US")} earlier lines not shown …\n`;
+  }
+}
+
+function scheduleOutputFrame() {
+  if (!pane.frame) pane.frame = requestAnimationFrame(outputFrame);
+}
+
+function outputFrame() {
+  pane.frame = 0;
+  renderQueue();
+  const out = $("output");
+  if (pane.follow) {   // the one layout read of the frame
+    out.scrollTop = out.scrollHeight;
+    pane.ownScrollTop = out.scrollTop;
+  }
+}
+
+function onOutputScroll() {
+  const out = $("output");
+  if (Math.abs(out.scrollTop - pane.ownScrollTop) < 2) return;   // ours (the pane grew since)
+  pane.ownScrollTop = -1;
+  pane.follow = out.scrollTop + out.clientHeight >= out.scrollHeight - 4;
+}
+
+/** Python's output: shown by the next animation frame. */
+function queueOutput(cls, text, represents) {
+  pane.queue.push([cls, text, represents]);
+  scheduleOutputFrame();
+}
+
+/** The page's own line, shown now (after the output queued before it). */
+function print(text, cls = "stdout") {
+  renderQueue();
+  const span = appendSpan(cls, text);
+  trimOutput();
+  scheduleOutputFrame();
+  return span;
+}
+
+function clearOutput() {
+  $("output").textContent = "";
+  Object.assign(pane, { queue: [], spans: [], lines: 0, chars: 0, dropped: 0, follow: true });
+}
+
+function showResult(value, repr) {
   if (value === null || value === undefined) return;
-  let text = JSON.stringify(value);
-  if (text.length > 2000) text = `${text.slice(0, 2000)} …`;
-  print(`Out: ${text}`, "result");
+  print(`Out: ${repr ?? JSON.stringify(value)}`, "result");   // repr: Python's spelling (nan, inf, True)
 }
 
 // -- charts and training events -------------------------------------------------------------
@@ -194,6 +312,12 @@ function accuracyOf(logs, prefix = "") {
 
 const fmt = (v, digits = 4) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits));
 const pct = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)}%`);
+// a loss of null is a loss that was not finite: a diverged run must not look like a missing value
+const fmtLoss = (v, digits = 4) => (v === null ? NOT_FINITE : fmt(v, digits));
+
+function noteLoss(logs) {
+  if (logs && logs.loss === null && userRun) userRun.lossNotFinite = true;
+}
 
 function resetTraining() {
   app.history = { batches: [], epochs: [], begin: null, end: null, evaluate: null };
@@ -221,8 +345,9 @@ function onEvent(name, data) {
     charts.loss.push("batch", x, data.logs.loss);
     charts.acc.push("batch", x, accuracyOf(data.logs));
     const epochs = h.begin?.epochs || data.epoch;
+    noteLoss(data.logs);
     $("train-progress").textContent =
-      `Epoch ${data.epoch}/${epochs} · step ${data.step}/${data.steps ?? "?"} · loss ${fmt(data.logs.loss)} · accuracy ${fmt(accuracyOf(data.logs))}`;
+      `Epoch ${data.epoch}/${epochs} · step ${data.step}/${data.steps ?? "?"} · loss ${fmtLoss(data.logs.loss)} · accuracy ${fmt(accuracyOf(data.logs))}`;
     if (data.steps) $("train-bar").style.width = `${Math.min(100, (x / epochs) * 100)}%`;
   } else if (name === "epoch") {
     h.epochs.push(data);
@@ -231,24 +356,28 @@ function onEvent(name, data) {
     charts.acc.push("train", data.epoch, accuracyOf(logs));
     charts.loss.push("val", data.epoch, logs.val_loss);
     charts.acc.push("val", data.epoch, accuracyOf(logs, "val_"));
+    noteLoss(logs);
     const val = logs.val_loss !== undefined ? ` · val accuracy ${fmt(accuracyOf(logs, "val_"))}` : "";
     $("train-progress").textContent =
-      `Epoch ${data.epoch}/${data.epochs} done · loss ${fmt(logs.loss)} · accuracy ${fmt(accuracyOf(logs))}${val}`;
+      `Epoch ${data.epoch}/${data.epochs} done · loss ${fmtLoss(logs.loss)} · accuracy ${fmt(accuracyOf(logs))}${val}`;
     $("train-bar").style.width = `${Math.min(100, (data.epoch / (data.epochs || 1)) * 100)}%`;
   } else if (name === "train_end") {
     h.end = data;
     const n = h.epochs.length;
     $("train-progress").textContent = data.stopped
       ? `Training stopped early after ${n} epoch${n === 1 ? "" : "s"}.`
-      : `Trained ${n} epoch${n === 1 ? "" : "s"} · loss ${fmt(data.logs.loss)} · accuracy ${fmt(accuracyOf(data.logs))}`;
+      : `Trained ${n} epoch${n === 1 ? "" : "s"} · loss ${fmtLoss(data.logs.loss)} · accuracy ${fmt(accuracyOf(data.logs))}`;
   } else if (name === "evaluate") {
     h.evaluate = data;
     app.testAccuracy = accuracyOf(data.logs);
     app.testLoss = data.logs.loss ?? null;
+    noteLoss(data.logs);
     const el = $("test-accuracy");
+    const loss = data.logs.loss;
     el.textContent = app.testAccuracy !== null
-      ? `Test accuracy ${pct(app.testAccuracy)}` + (app.testLoss !== null ? ` · loss ${fmt(app.testLoss, 3)}` : "")
-      : `Test loss ${fmt(app.testLoss)}`;
+      ? `Test accuracy ${pct(app.testAccuracy)}` + (loss !== undefined ? ` · loss ${fmtLoss(loss, 3)}` : "")
+      : `Test loss ${fmtLoss(loss)}`;
+    el.classList.toggle("warning", loss === null);
     el.hidden = false;
   }
 }
@@ -256,8 +385,10 @@ function onEvent(name, data) {
 function onMessage(m) {
   switch (m.type) {
     case "progress": onProgress(m); break;
-    case "stdout": print(m.text, "stdout"); break;
-    case "stderr": print(m.text, "stderr"); break;
+    case "stdout": queueOutput("stdout", m.text); break;
+    case "stderr": queueOutput("stderr", m.text); break;
+    case "omitted": queueOutput("info", `… ${m.lines.toLocaleString("en-US")} lines omitted …`, m.lines); break;
+    case "gpu-lost": onGpuLost(m.message); break;
     case "event": onEvent(m.name, m.data); break;
     case "fatal":
       if (app.state !== "loading") {
@@ -271,11 +402,12 @@ function onMessage(m) {
 
 // -- running Python ----------------------------------------------------------------------------
 
-/** Queue a run: resolves {ok, value} or {ok: false, error}; never rejects. */
-function exec(code, globals) {
+/** Queue a run: resolves {ok, value, repr?} or {ok: false, error}; never rejects. */
+function exec(code, globals, { repr = false } = {}) {
   app.pending += 1;
-  const run = chain.then(() => app.python.run(code, globals)).then(
-    (value) => ({ ok: true, value }),
+  const request = () => (repr ? app.python.runWithRepr(code, globals) : app.python.run(code, globals).then((value) => ({ value })));
+  const run = chain.then(request).then(
+    ({ value, repr: text }) => ({ ok: true, value, repr: text }),
     (error) => ({ ok: false, error }),
   ).finally(() => { app.pending -= 1; });
   chain = run.then(() => {});
@@ -285,7 +417,8 @@ function exec(code, globals) {
 /** A run the user asked for (Train, Run, Reset, a digit): the page shows it as running. */
 async function runUser(kind, code, { globals, quiet = false } = {}) {
   if (userRun || app.state !== "ready") return null;
-  userRun = { kind, id: ++runSeq };
+  const run = { kind, id: ++runSeq, lossNotFinite: false };
+  userRun = run;
   const t0 = performance.now();
   app.stopped = false;
   if (!quiet) {
@@ -293,23 +426,36 @@ async function runUser(kind, code, { globals, quiet = false } = {}) {
     print(kind === "train" ? "▶ Training (the code in the editor)…" : "▶ Running…", "info");
   }
   setState("running", readyText());
-  const result = await exec(code, globals);
+  const result = await exec(code, globals, { repr: !quiet });
   clearTimeout(stopTimer);
-  $("restart-python").hidden = true;
   const ms = Math.round(performance.now() - t0);
+  const restarted = !result.ok && result.error.restarted;
   app.runs += 1;
   if (result.ok) {
     app.lastResult = result.value;
     app.lastError = null;
     if (!quiet) {
-      showResult(result.value);
-      print(`✓ done in ${(ms / 1000).toFixed(1)} s`, "info");
+      showResult(result.value, result.repr);
+      if (run.lossNotFinite) {
+        print(`⚠ done in ${(ms / 1000).toFixed(1)} s, but the loss is ${NOT_FINITE}: the training diverged ` +
+          "(try a lower learning rate, or look for NaN in the data)", "warning").dataset.testid = "loss-warning";
+      } else {
+        print(`✓ done in ${(ms / 1000).toFixed(1)} s`, "info");
+      }
     }
+  } else if (restarted) {
+    // Stop, or Restart, ended the run with the worker: nothing of it is left
+    app.stopped = true;
+    app.lastError = null;
+    app.model = null;
+    print("■ stopped: Python was restarted; its variables (the model too) are gone", "stopped");
+    if (kind === "train" || app.history.begin) $("train-progress").textContent = "Stopped: Python was restarted, so the model is gone.";
   } else if (result.error.interrupted || /\bRunStopped: stopped from the page$/.test(result.error.message || "")) {
     app.stopped = true;
     app.lastError = null;
-    print("■ stopped: the run was interrupted; the model keeps what it had learned so far", "stopped");
-    if (kind === "train" || app.history.begin) {
+    const training = kind === "train" || app.history.begin;
+    print(`■ stopped: the run was interrupted; ${training ? "the model keeps what it had learned so far" : "Python's variables are kept"}`, "stopped");
+    if (training) {
       const done = app.history.epochs.length;
       const last = app.history.batches[app.history.batches.length - 1];
       $("train-progress").textContent = !last
@@ -321,11 +467,13 @@ async function runUser(kind, code, { globals, quiet = false } = {}) {
     app.lastError = { message, traceback: traceback || message };
     const el = print(traceback || message, "error");
     el.dataset.testid = "error";
+    if (kind === "train") $("train-progress").textContent = `Training failed: ${message}`;
   }
-  app.lastRun = { kind, ok: result.ok, stopped: app.stopped, ms };
+  app.lastRun = { kind, ok: result.ok, stopped: app.stopped, restarted, lossNotFinite: run.lossNotFinite, ms };
   userRun = null;
-  if (app.state === "running") setState("ready", readyText());
-  if (!quiet) await refreshModel();
+  if (app.state === "running") setIdle();
+  if (!quiet && !restarted && app.state === "ready") await refreshModel();
+  else updateDigitPad();
   return result;
 }
 
@@ -377,12 +525,39 @@ function runEditor() { return runUser("run", $("code").value); }
 
 function stop() {
   if (!userRun || !app.python.busy) return;
+  if (!app.python.interruptible) {   // no shared memory with the worker: only a restart ends the run
+    print("■ stopping: this page cannot interrupt Python (it is not cross-origin isolated), so Python restarts", "info");
+    restartPython();
+    return;
+  }
   const run = userRun;
   print("■ stopping…", "info");
   // Training stops after its current batch; other code is interrupted (python.js).
   app.python.stop();
   clearTimeout(stopTimer);
-  stopTimer = setTimeout(() => { if (userRun === run) $("restart-python").hidden = false; }, STOP_GRACE_MS);
+  stopTimer = setTimeout(() => { if (userRun === run) cannotInterrupt(); }, STOP_GRACE_MS);
+}
+
+function cannotInterrupt() {
+  const el = print("This code does not respond to Stop: Python cannot interrupt time.sleep() or a long loop " +
+    "inside C code here. Let it finish, or Restart Python to end it now: a fresh Python loses every variable, " +
+    "the model too.", "warning");
+  el.dataset.testid = "cannot-interrupt";
+  $("status-text").textContent = "Still running: this code does not respond to Stop. Restart Python to end it (variables are lost).";
+  $("restart-python").hidden = false;
+}
+
+function onGpuLost(message) {
+  if (app.gpuLost) return;
+  app.gpuLost = message;
+  app.model = null;   // its weights were on the GPU
+  print(`✕ ${message}: every tensor on it is gone. Restart Python for a new GPU device (variables are lost).`, "error")
+    .dataset.testid = "gpu-lost";
+  $("restart-python").hidden = false;
+  // a run in flight fails on its own (worker.js ends its GPU reads); then the page says lost
+  if (app.state === "running") $("status-text").textContent = lostText();
+  else if (app.state === "ready") setIdle();
+  updateDigitPad();
 }
 
 async function resetModel() {
@@ -397,20 +572,26 @@ async function resetModel() {
   await refreshModel();
 }
 
+/** A fresh worker: ends any run (runUser reports it), loses every variable, and opens a new GPU device. */
 async function restartPython() {
   $("restart-python").hidden = true;
+  clearTimeout(stopTimer);
+  app.gpuLost = null;
+  app.model = null;
   setState("loading", "Restarting Python…");
   try {
-    await app.python.restart("stopped: Python was restarted; variables are lost");
-    await app.python.run(PY_HELPERS);
+    await app.python.restart("Python was restarted");
     chain = Promise.resolve();
-    userRun = null;
-    app.model = null;
-    setState("ready", readyText());
-    print("Python was restarted: a fresh namespace (the model is gone).", "info");
+    const setup = await exec(PY_HELPERS);
+    if (!setup.ok) throw setup.error;
+    app.info = await app.python.ready;
+    app.adapter = app.info.adapter;
+    setIdle();
+    print("Python was restarted: a fresh namespace, without variables or a model.", "info");
   } catch (e) {
-    setState("fatal", String(e.message || e));
+    setState("fatal", `Python could not restart: ${e.message || e}`);
   }
+  updateDigitPad();
 }
 
 // -- builder -----------------------------------------------------------------------------------
@@ -724,6 +905,7 @@ function wire() {
     onCodeInput();
   });
   $("clear-output").addEventListener("click", clearOutput);
+  $("output").addEventListener("scroll", onOutputScroll, { passive: true });
 
   $("digit-clear").addEventListener("click", () => {
     pad.clear();
@@ -769,7 +951,7 @@ async function start() {
   $("ready-time").title = `navigation start to ready: ${app.readyMs} ms; worker: ` +
     Object.entries(info.timings || {}).map(([k, v]) => `${k} ${v} ms`).join(", ") +
     ` · Python ${info.python}, pykernel ${info.pykernel}`;
-  setState("ready", readyText());
+  setIdle();
   schedulePointsPreview();
 }
 

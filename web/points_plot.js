@@ -58,7 +58,7 @@ export class PointsPlot {
       const octx = off.getContext("2d");
       const image = octx.createImageData(n, n);
       for (let i = 0; i < n * n; i++) {
-        const p = Math.min(1, Math.max(0, probs[i] ?? 0.5));
+        const p = Number.isFinite(probs[i]) ? Math.min(1, Math.max(0, probs[i])) : 0.5;   // NaN: undecided
         const a = Math.abs(p - 0.5) * 2;        // confidence
         const c = p >= 0.5 ? COLORS.one : COLORS.zero;
         for (let k = 0; k < 3; k++) image.data[4 * i + k] = Math.round(255 + (c[k] - 255) * a * 0.55);

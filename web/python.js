@@ -3,17 +3,22 @@
 //
 //   const python = new PythonWorker({ onMessage: (m) => ... });   // every worker message
 //   const info = await python.ready;          // {backend, adapter, python, pykernel, timings}
-//   const value = await python.run("1 + 1");  // the last expression, as JSON
+//   const value = await python.run("1 + 1");  // the last expression, as JSON (NaN, Infinity kept)
+//   const { value, repr } = await python.runWithRepr("[1.0, float('nan')]");   // repr "[1.0, nan]"
 //   python.stop();                            // KeyboardInterrupt in the running code
+//   python.restart();                         // a fresh worker: the running code ends, variables are lost
 //
-// A failed run rejects with a PythonError (message, traceback, interrupted).
+// A failed run rejects with a PythonError (message, traceback, interrupted, restarted).
+// The worker batches printed output ({type: "output", chunks}); onMessage gets each chunk
+// as its own message: {type: "stdout" | "stderr", text} or {type: "omitted", lines}.
 
 export class PythonError extends Error {
-  constructor({ message, traceback, interrupted }) {
+  constructor({ message, traceback, interrupted, restarted }) {
     super(message);
     this.name = "PythonError";
     this.traceback = traceback;
     this.interrupted = Boolean(interrupted);
+    this.restarted = Boolean(restarted);   // ended by restart(): Python's state is gone
   }
 }
 
@@ -47,6 +52,10 @@ export class PythonWorker {
   }
 
   receive(message) {
+    if (message.type === "output") {
+      for (const chunk of message.chunks) this.onMessage(chunk);
+      return;
+    }
     if (message.type === "ready") this.readyCallbacks.resolve(message);
     if (message.type === "fatal") {
       this.readyCallbacks.reject(new Error(message.message));
@@ -61,7 +70,7 @@ export class PythonWorker {
       const interrupted = Boolean(message.interrupted || this.stopRequested);
       if (!this.busy) this.stopRequested = false;
       if (request) {
-        if (message.type === "result") request.resolve(message.value);
+        if (message.type === "result") request.resolve(request.withRepr ? { value: message.value, repr: message.repr } : message.value);
         else request.reject(new PythonError({ ...message, interrupted }));
       }
     }
@@ -70,11 +79,18 @@ export class PythonWorker {
 
   get busy() { return this.pending.size > 0; }
 
-  run(code, globals = undefined) {
+  /** Whether stop() keeps Python's state (shared memory), rather than restarting the worker. */
+  get interruptible() { return this.interruptBuffer !== null; }
+
+  run(code, globals = undefined) { return this.request(code, globals, false); }
+
+  runWithRepr(code, globals = undefined) { return this.request(code, globals, true); }
+
+  request(code, globals, withRepr) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: "run", id, code, globals });
+      this.pending.set(id, { resolve, reject, withRepr });
+      this.worker.postMessage({ type: "run", id, code, globals, repr: withRepr });
     });
   }
 
@@ -105,7 +121,9 @@ export class PythonWorker {
 
   restart(reason = "the Python worker was restarted") {
     this.worker.terminate();
-    for (const { reject } of this.pending.values()) reject(new PythonError({ message: reason, interrupted: true }));
+    clearInterval(this.sigintTimer);
+    this.stopRequested = false;
+    for (const { reject } of this.pending.values()) reject(new PythonError({ message: reason, interrupted: true, restarted: true }));
     this.pending.clear();
     this.start();
     return this.ready;
