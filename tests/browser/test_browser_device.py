@@ -6,6 +6,7 @@ A bare page on the server's origin (so it is cross-origin isolated) drives Pytho
 directly: these tests do not depend on the playground's UI.
 """
 import json
+import math
 import time
 
 import pytest
@@ -210,6 +211,50 @@ except tf.errors.InvalidArgumentError as e:
 message"""
     assert run(worker_page, code)["value"].startswith(
         "Received a label value of 3 which is outside the valid range of [0, 3)")
+
+
+def test_nan_and_infinities_in_the_browser(worker_page):
+    """SwiftShader's WGSL builtins give their own answers for NaN (log(NaN) was 89.1, so a NaN
+    loss looked finite); the kernels pin NumPy's, as tests/webgpu/test_nonfinite.py does natively."""
+    import numpy as np
+    special = [float("nan"), float("inf"), float("-inf"), 0.0, -0.0, 1.0, -1.0, 0.5, -2.0]
+    unary = ["exp", "log", "sqrt", "tanh", "sigmoid", "sign", "abs", "floor", "round", "erf", "cos"]
+    code = f"""
+import pykernel as tf
+from pykernel import backends
+gpu = backends.get("webgpu")
+x = gpu.from_list([float(v) for v in {[repr(v) for v in special]!r}], ({len(special)},), tf.float32)
+y = gpu.from_list([1.0] * {len(special)}, ({len(special)},), tf.float32)
+out = {{op: [repr(v) for v in gpu.to_list(gpu.unary(op, x))] for op in {unary!r}}}
+out["not_equal"] = [repr(v) for v in gpu.to_list(gpu.binary("not_equal", x, y))]
+out["pow"] = [repr(v) for v in gpu.to_list(gpu.binary("pow", x, gpu.from_list([0.5] * {len(special)}, ({len(special)},), tf.float32)))]
+out["any"] = repr(gpu.to_list(gpu.reduce("any", gpu.from_list([0.0, float("nan")], (2,), tf.float32), (0,), False)))
+out"""
+    reply = run(worker_page, code)
+    assert "value" in reply, reply
+    got = reply["value"]
+    cpu = backends_cpu()
+    xs = np.array(special, np.float32)
+    with np.errstate(all="ignore"):
+        wants = {op: cpu.unary(op, xs) for op in unary}
+        wants["pow"] = cpu.binary("pow", xs, np.full_like(xs, 0.5))
+    wrong = [f"{op}({x}) = {g}, NumPy {w}" for op, want in wants.items()
+             for x, g, w in zip(special, (float(v) for v in got[op]), want.tolist())
+             if not same_float(g, w, 2**-11 if op == "cos" else 0)]   # WGSL's cos: absolute error 2^-11
+    assert not wrong, wrong
+    assert got["not_equal"] == [repr(bool(v != 1.0)) for v in special]
+    assert got["any"] == "[True]"
+
+
+def backends_cpu():
+    from pykernel import backends
+    return backends.get("cpu")
+
+
+def same_float(got, want, atol=0):
+    if math.isnan(got) or math.isnan(want):
+        return math.isnan(got) and math.isnan(want)
+    return got == want or abs(got - want) <= 2e-6 * abs(want) + atol
 
 
 def test_int64_is_exact_in_the_browser(worker_page):

@@ -22,6 +22,8 @@ HELPERS = {
         let s2 = s * s;
         return 2.0 * s * (1.0 + s2 * (0.33333333 + s2 * (0.2 + s2 * (0.14285714 + s2 * 0.11111111))));
     }
+    // WGSL leaves log of a negative number undefined (SwiftShader returns log|x|): NaN, as IEEE
+    if (x < 0.0) { return bitcast<f32>(0x7fc00000u + u32(x != x)); }   // Tint rejects a constant NaN
     return log(x);
 }""",
     "stable_sigmoid": """fn stable_sigmoid(x: f32) -> f32 {
@@ -61,12 +63,21 @@ HELPERS = {
     return s;
 }""",
     "pow": """fn pow_real(a: f32, b: f32) -> f32 {
-    // WGSL pow is undefined for a < 0; NumPy gives a real result when b is an integer.
-    if (b == 0.0) { return 1.0; }
+    // WGSL pow is undefined for a < 0 and for NaN; NumPy gives a real result when b is an
+    // integer, 1 for x^0 and 1^y (NaN included), NaN for any other NaN operand.
+    if (b == 0.0 || a == 1.0) { return 1.0; }
+    if (is_nan(a) || is_nan(b)) { return bitcast<f32>(0x7fc00000u + u32(b != b)); }   // a != a folds away
+    if (a == -1.0 && (bitcast<u32>(b) & 0x7fffffffu) == 0x7f800000u) { return 1.0; }   // (-1)^(+-inf), as C's pow
+    let odd = abs(b) < 16777216.0 && floor(b) == b && (i32(b) & 1) == 1;   // from 2^24 on, f32 integers are even
+    if (a == 0.0) {   // exp2(b * log2(0)) is not exactly 0 everywhere (SwiftShader: 7.7e-20 for 0^0.5)
+        let z = select(bitcast<f32>(0x7f800000u + u32(b != b)), 0.0, b > 0.0);   // +inf for b < 0
+        return select(z, -z, odd && (bitcast<u32>(a) & 0x80000000u) != 0u);
+    }
     let m = pow(abs(a), b);
     if (a >= 0.0) { return m; }
-    if (floor(b) != b) { return bitcast<f32>(0x7fc00000u + u32(b != b)); }  // Tint rejects a constant NaN
-    return select(m, -m, (i32(b) & 1) == 1);
+    let minus_inf = bitcast<u32>(a) == 0xff800000u;   // (-inf)^y is +-inf or +-0, never NaN
+    if (floor(b) != b && !minus_inf) { return bitcast<f32>(0x7fc00000u + u32(b != b)); }  // Tint rejects a constant NaN
+    return select(m, -m, odd);
 }""",
     "ipow": """fn ipow(a: i32, b: i32) -> i32 {
     var r = 1; var base = a; var e = b;
@@ -78,6 +89,14 @@ HELPERS = {
     if (b == 0) { return 0; }
     let q = a / b;
     return select(q, q - 1, (a % b != 0) && ((a < 0) != (b < 0)));
+}""",
+    # TF's FloorMod for floats: fmod, then the sign of the divisor. a - b * floor(a / b) is NaN
+    # for an infinite divisor (inf * 0); there the remainder is a itself (or b, on the other side)
+    "fmod_floor": """fn fmod_floor(a: f32, b: f32) -> f32 {
+    if ((bitcast<u32>(b) & 0x7fffffffu) == 0x7f800000u && !is_inf_or_nan(a)) {   // b = +-inf, a finite
+        return select(a, b, a != 0.0 && ((a < 0.0) != (b < 0.0)));
+    }
+    return a - b * floor(a / b);
 }""",
     "imod": """fn imod(a: i32, b: i32) -> i32 {
     if (b == 0) { return 0; }
@@ -169,7 +188,8 @@ fn i64_pow(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
 }
 fn i64_from_f32(x: f32) -> vec2<u32> {   // toward zero; NaN and |x| >= 2^63 give INT64_MIN (as x86, NumPy)
     let t = abs(trunc(x));
-    if (x != x || t >= 9223372036854775808.0) { return vec2<u32>(0u, 0x80000000u); }
+    // NaN by its bits: compilers may fold x != x to false
+    if ((bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u || t >= 9223372036854775808.0) { return vec2<u32>(0u, 0x80000000u); }
     let hi = floor(t / 4294967296.0);
     let m = vec2<u32>(u32(t - hi * 4294967296.0), u32(hi));   // both parts exact in f32
     return select(m, i64_neg(m), x < 0.0);
@@ -200,10 +220,10 @@ _FLOAT_UNARY = {
 _INT_UNARY = {"neg": "-a", "abs": "abs(a)", "sign": "sign(a)"}
 _FLOAT_BINARY = {
     "add": ("a + b", ()), "sub": ("a - b", ()), "mul": ("a * b", ()), "div": ("a / b", ()),
-    "pow": ("pow_real(a, b)", ("pow",)),
+    "pow": ("pow_real(a, b)", ("is_nan", "pow")),
     "maximum": ("select(select(b, a, a >= b), a, is_nan(a))", ("is_nan",)),
     "minimum": ("select(select(b, a, a <= b), a, is_nan(a))", ("is_nan",)),
-    "floordiv": ("floor(a / b)", ()), "mod": ("a - b * floor(a / b)", ()),
+    "floordiv": ("floor(a / b)", ()), "mod": ("fmod_floor(a, b)", ("fmod_floor", "is_inf_or_nan")),
 }
 _INT_BINARY = {
     "add": ("a + b", ()), "sub": ("a - b", ()), "mul": ("a * b", ()),
@@ -232,6 +252,10 @@ def unary_expr(op, dtype):
             else ("1u", (), dtypes.bool_)
     if dtype.is_floating:
         expr, helpers = _FLOAT_UNARY[op]
+        if op != "neg":
+            # NaN in, NaN out: WGSL leaves builtins' NaN results to the implementation, and
+            # they differ (SwiftShader's log(NaN) is 89.1, lavapipe's sign(NaN) is 0)
+            expr, helpers = f"select({expr}, a, is_nan(a))", tuple(sorted(set(helpers) | {"is_nan"}))
         return expr, helpers, dtype
     if op in _INT_UNARY and wgsl_type(dtype) == "i32":
         return _INT_UNARY[op], (), dtype
@@ -246,6 +270,8 @@ def binary_expr(op, dtype):
     kind = wgsl_type(dtype)
     if op in _I64_COMPARE and kind == I64:
         return f"select(0u, 1u, {_I64_COMPARE[op]})", ("i64",), dtypes.bool_
+    if op == "not_equal" and kind == "f32":   # != compiles to an ordered compare: NaN != x would be false
+        return "select(1u, 0u, a == b)", (), dtypes.bool_
     if op in _COMPARE:
         return f"select(0u, 1u, a {_COMPARE[op]} b)", (), dtypes.bool_
     if op == "logical_and":
@@ -272,7 +298,7 @@ def cast_expr(src, dst):
         return _cast_i64_expr(s, d, dst), ("i64",)
     if dst.is_bool:
         zero = {"f32": "0.0", "i32": "0", "u32": "0u"}[s]
-        return f"select(0u, 1u, a != {zero})", ()
+        return f"select(1u, 0u, a == {zero})", ()   # not a != 0: an ordered compare, false for NaN
     if s == d:
         return "a", ()
     if dst is dtypes.uint8:

@@ -142,8 +142,9 @@ class _ReduceKernel:
         op, kind = self.op, wgsl_type(src_dtype)
         if op in ("any", "all"):
             acc = "u32"
+            # not `!= 0`: that compiles to an ordered compare, false for NaN (which is truthy)
             nonzero = "i64_nonzero(inp[offset])" if kind == I64 else \
-                f"inp[offset] != {({'f32': '0.0', 'i32': '0', 'u32': '0u'})[kind]}"
+                f"!(inp[offset] == {({'f32': '0.0', 'i32': '0', 'u32': '0u'})[kind]})"
             load = f"select(0u, 1u, {nonzero})"
         else:
             acc, load = kind, "inp[offset]"
