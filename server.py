@@ -74,13 +74,9 @@ _CSP = [
     "frame-ancestors 'self'",
 ]
 # Every response carries the policy, because a worker runs under the policy delivered with
-# its own script (worker.js), not the page's: Pyodide and the user's Python run there,
-# without eval. HTML documents alone also allow 'unsafe-eval', and only for Playwright:
-# page.wait_for_function("<expression>") evaluates its string with eval inside the page
-# (tests/browser, bench/page_load.py). The page's own scripts never eval; once those
-# predicates are written as functions ("() => ..."), PAGE_CSP can equal CSP.
+# its own script (worker.js), not the page's: Pyodide and the user's Python run there.
+# Nothing evaluates strings as code (tests pass Playwright functions, not expression strings).
 CSP = "; ".join(_CSP).encode()
-PAGE_CSP = "; ".join(_CSP).replace("script-src 'self'", "script-src 'self' 'unsafe-eval'").encode()
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff")]
 LONG_CACHE = b"public, max-age=31536000, immutable"
 REVALIDATE = b"no-cache"
@@ -334,11 +330,9 @@ class HeaderPolicy:
                     cache = LONG_CACHE
                 else:
                     cache = REVALIDATE
-                headers = message.get("headers", [])
-                html = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
-                headers = [(k, v) for k, v in headers if k.lower() not in _SET_HERE]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _SET_HERE]
                 message = {**message, "headers": headers + ISOLATION_HEADERS + SECURITY_HEADERS + [
-                    (b"content-security-policy", PAGE_CSP if html else CSP), (b"cache-control", cache)]}
+                    (b"content-security-policy", CSP), (b"cache-control", cache)]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

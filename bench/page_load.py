@@ -42,7 +42,7 @@ float(out[0])
 
 def measure(page, url):
     page.goto(url)
-    page.wait_for_function("window.pykernelApp && window.pykernelApp.state !== 'loading'", timeout=180_000)
+    page.wait_for_function("() => window.pykernelApp && window.pykernelApp.state !== 'loading'", timeout=180_000)
     app = page.evaluate("({state: pykernelApp.state, readyMs: pykernelApp.readyMs, adapter: pykernelApp.adapter})")
     if app["state"] == "fatal":
         raise SystemExit(f"the page could not start: {page.inner_text('body')[:500]}")

@@ -111,7 +111,7 @@ def playground(browser, base_url, request):
     """The playground page, loaded once per test module and ready to train."""
     name = request.module.__name__.rsplit(".", 1)[-1]
     context, page, watch = open_page(browser, base_url + "/")
-    page.wait_for_function("window.pykernelApp && window.pykernelApp.state !== 'loading'",
+    page.wait_for_function("() => window.pykernelApp && window.pykernelApp.state !== 'loading'",
                            timeout=READY_TIMEOUT_MS)
     page.console_watch = watch
     yield page

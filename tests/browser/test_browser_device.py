@@ -37,7 +37,7 @@ def open_harness(browser, base_url, isolated=True):
     page.route(f"{base_url}/__harness.html", lambda route: route.fulfill(
         body=HARNESS, content_type="text/html", headers=ISOLATION if isolated else {}))
     page.goto(f"{base_url}/__harness.html")
-    page.wait_for_function("window.info", timeout=READY_TIMEOUT_MS)
+    page.wait_for_function("() => window.info", timeout=READY_TIMEOUT_MS)
     info = page.evaluate("window.info")
     assert "fatal" not in info, info
     return context, page, watch
@@ -318,7 +318,7 @@ def test_stop_interrupts_running_python_and_keeps_its_state(worker_page, loop):
     seen = worker_page.evaluate("window.messages.length")
     worker_page.evaluate("(code) => { window.pending = window.runPython(code); }", loop)
     if "fit" in loop:   # stop mid-training: after the first batches (the first step compiles kernels)
-        worker_page.wait_for_function(f"window.messages.slice({seen}).some((m) => m.name === 'batch')")
+        worker_page.wait_for_function(f"() => window.messages.slice({seen}).some((m) => m.name === 'batch')")
     worker_page.wait_for_timeout(500)
     assert worker_page.evaluate("window.python.busy") is True
     started = time.monotonic()

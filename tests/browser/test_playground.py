@@ -33,7 +33,7 @@ def wait_idle(page, runs_before=None, timeout=RUN_TIMEOUT_MS):
     cond = "window.pykernelApp.idle()"
     if runs_before is not None:
         cond += f" && window.pykernelApp.runs > {runs_before}"
-    page.wait_for_function(cond, timeout=timeout)
+    page.wait_for_function(f"() => {cond}", timeout=timeout)
 
 
 def click_and_wait(page, selector, timeout=RUN_TIMEOUT_MS):
@@ -217,7 +217,7 @@ def test_a_2d_model_trains_through_the_ui_and_its_accuracy_goes_up(playground):
     assert shown.startswith(f"Test accuracy {test_accuracy * 100:.1f}%")
     assert "test accuracy:" in page.inner_text("#output")        # the code's own print
     assert "Trained 10 epochs" in page.inner_text("#train-progress")
-    page.wait_for_function("window.pykernelApp.model && window.pykernelApp.model.input[1] === 2")
+    page.wait_for_function("() => window.pykernelApp.model && window.pykernelApp.model.input[1] === 2")
     assert page.is_visible("#points-canvas")
     shot(page, "trained_2d")
 
@@ -248,12 +248,12 @@ def test_mnist_trains_through_the_ui_and_classifies_a_drawn_digit(playground):
     epochs = app(page, "history.epochs")
     assert len(epochs) == 2 and all(e["logs"]["val_accuracy"] is not None for e in epochs)
     assert app(page, "testAccuracy") > 0.3          # 10 classes: chance is 0.1
-    page.wait_for_function("window.pykernelApp.digitEnabled()")
+    page.wait_for_function("() => window.pykernelApp.digitEnabled()")
     assert not page.is_visible("#digit-disabled")
 
     # a "7": a bar across the top, then down to the lower left (one stroke, with the mouse)
     draw_stroke(page, [(70, 60), (210, 60), (190, 110), (150, 180), (120, 240)])
-    page.wait_for_function("window.pykernelApp.prediction", timeout=60_000)
+    page.wait_for_function("() => window.pykernelApp.prediction", timeout=60_000)
     prediction = app(page, "prediction")
     probs = prediction["probs"]
     assert len(probs) == 10 and all(0 <= p <= 1 for p in probs)
@@ -320,7 +320,7 @@ def test_the_editor_runs_the_classic_keras_mnist_example(playground):
     assert app(page, "history.begin") == {"epochs": 1, "steps": 8}
     assert app(page, "chartCounts().accEpoch") == 1
     assert app(page, "testAccuracy") == pytest.approx(accuracy)
-    page.wait_for_function("window.pykernelApp.model && window.pykernelApp.model.params === 101770")
+    page.wait_for_function("() => window.pykernelApp.model && window.pykernelApp.model.params === 101770")
     # builder changes do not overwrite edited code; Reset code brings the generated code back
     page.fill("#epochs", "3")
     assert page.input_value("#code") == CLASSIC_MNIST
@@ -343,7 +343,7 @@ def start_long_training(page):
     use_mnist(page, train=2000, test=256, epochs=20, units=32)
     runs = app(page, "runs")
     page.click("#train")
-    page.wait_for_function("window.pykernelApp.history.batches.length >= 1", timeout=RUN_TIMEOUT_MS)
+    page.wait_for_function("() => window.pykernelApp.history.batches.length >= 1", timeout=RUN_TIMEOUT_MS)
     assert app(page, "state") == "running" and app(page, "runs") == runs
     return runs
 
@@ -391,13 +391,13 @@ def test_stop_interrupts_training_and_the_model_survives(playground):
     assert len(app(page, "history.epochs")) < 20
     shot(page, "stopped")
     # the partly trained model is still there, and the next run works
-    page.wait_for_function("window.pykernelApp.model && window.pykernelApp.model.steps > 0")
+    page.wait_for_function("() => window.pykernelApp.model && window.pykernelApp.model.steps > 0")
     set_code(page, "model.count_params()")
     run = click_and_wait(page, "#run-code")
     assert run["ok"] is True
     assert app(page, "lastResult") == 784 * 32 + 32 + 32 * 10 + 10
     assert "Out: 25450" in page.inner_text("#output")
-    page.wait_for_function("window.pykernelApp.digitEnabled()")
+    page.wait_for_function("() => window.pykernelApp.digitEnabled()")
     page.click("#reset-code")
 
 
@@ -406,7 +406,7 @@ def test_stop_interrupts_code_that_is_not_training(playground):
     set_code(page, "n = 0\nwhile True:\n    n += 1\n")
     runs = app(page, "runs")
     page.click("#run-code")
-    page.wait_for_function("window.pykernelApp.state === 'running'")
+    page.wait_for_function("() => window.pykernelApp.state === 'running'")
     page.wait_for_timeout(300)
     seconds = stop_and_wait(page, runs)
     assert seconds < 8.0, f"Stop took {seconds:.1f} s"
@@ -444,7 +444,7 @@ def test_without_webgpu_the_page_says_webgpu_is_required(browser, base_url):
             body=NO_GPU_RUNTIME, content_type="text/javascript",
             headers={"Cross-Origin-Resource-Policy": "same-origin"}))
         page.goto(base_url + "/")
-        page.wait_for_function("window.pykernelApp && window.pykernelApp.state !== 'loading'",
+        page.wait_for_function("() => window.pykernelApp && window.pykernelApp.state !== 'loading'",
                                timeout=READY_TIMEOUT_MS)
         assert app(page, "state") == "fatal"
         text = page.inner_text("#status-text")
