@@ -2,8 +2,7 @@
 GPU device, code that Stop cannot interrupt, and Stop without cross-origin isolation.
 
 One page is shared by the module's tests, which run in file order and leave it ready.
-Waits poll with page.evaluate rather than page.wait_for_function, which evaluates its
-predicate as a string and so needs the page's CSP to allow eval.
+Waits poll with page.evaluate (wait_until below).
 """
 import math
 import re
