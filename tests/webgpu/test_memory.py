@@ -6,76 +6,115 @@ per matmul, ~3.6 MB per MNIST-MLP training step (300 steps: 224 -> 1314 MB RSS).
 parameters are now bound as read-only storage buffers on the native device (native.py).
 """
 import gc
+import json
+import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
 
 import pykernel as tf
-from pykernel import keras
 from pykernel.backends.webgpu import native
 from pykernel.backends.webgpu.buffers import MiB, BufferPool, default_budget
 from pykernel.backends.webgpu.device import DeviceOutOfMemoryError
 
-pytestmark = pytest.mark.xdist_group("webgpu-memory")   # RSS is per process: no neighbour in it
-
+# RSS and object counts are per process, and a pytest worker holds other tests' threads and
+# caches: each measurement runs in a fresh interpreter of its own (measure() below).
+_MEASURE = """
+import collections, gc, json, sys
+import numpy as np
+import pykernel as tf
+from pykernel import backends, keras
 
 def rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096 / 1e6
 
-
-def python_objects():
+def snapshot():
     gc.collect()
-    return len(gc.get_objects())
+    return rss_mb(), collections.Counter(type(o).__name__ for o in gc.get_objects())
+
+tf.config.set_device("webgpu")
+gpu = backends.get("webgpu")
+snapshot()   # the first snapshot creates objects of its own (weakrefs, sets): not the code's
+"""
 
 
-def test_repeated_matmul_does_not_grow_the_process(gpu, on_device):
+def measure(body):
+    """Run `body` (after _MEASURE) in a fresh interpreter; it prints one JSON line."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE + textwrap.dedent(body)], capture_output=True,
+                         text=True, timeout=600, env={**os.environ, "PYKERNEL_DEVICE": "webgpu"})
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def grown_types(report):
+    return ", ".join(f"{name} +{n}" for name, n in report["grown_types"])
+
+
+_REPORT = """
+rss1, types1 = snapshot()
+grown = types1 - types0
+cached = types1["GPUBindGroup"] - types0["GPUBindGroup"]   # the bind-group cache filling: capped, checked apart
+print(json.dumps({"rss_mb": rss1 - rss0, "objects": sum(types1.values()) - sum(types0.values()) - cached,
+                  "grown_types": grown.most_common(6), **extra}))
+"""
+
+
+def test_repeated_matmul_does_not_grow_the_process(gpu):
     """32x784 @ 784x128 plus a read, 200 times: grew ~600 KB per call (120 MB) before."""
-    rng = np.random.default_rng(0)
-    with on_device("webgpu"):
-        a = tf.constant(rng.standard_normal((32, 784)).astype(np.float32))
-        b = tf.constant(rng.standard_normal((784, 128)).astype(np.float32))
-        for _ in range(10):
-            tf.matmul(a, b).numpy()
-        before, objects = rss_mb(), python_objects()
-        for _ in range(200):
-            tf.matmul(a, b).numpy()
-        grown, new_objects = rss_mb() - before, python_objects() - objects
-    print(f"\nRSS +{grown:.1f} MB, Python objects {new_objects:+d} over 200 matmuls")
-    assert grown < 8, f"RSS grew {grown:.1f} MB over 200 matmuls (a leak of {grown * 5:.0f} KB per call)"
-    assert new_objects < 200, f"{new_objects} Python objects more after 200 matmuls"
+    report = measure("""
+rng = np.random.default_rng(0)
+a = tf.constant(rng.standard_normal((32, 784)).astype(np.float32))
+b = tf.constant(rng.standard_normal((784, 128)).astype(np.float32))
+for _ in range(100):   # first calls import and cache things lazily (NumPy, wgpu-py): not a leak
+    tf.matmul(a, b).numpy()
+rss0, types0 = snapshot()
+for _ in range(200):
+    tf.matmul(a, b).numpy()
+extra = {}
+""" + _REPORT)
+    print(f"\nRSS +{report['rss_mb']:.1f} MB, Python objects {report['objects']:+d} over 200 matmuls")
+    assert report["rss_mb"] < 8, f"RSS grew {report['rss_mb']:.1f} MB over 200 matmuls"
+    assert report["objects"] < 200, f"{report['objects']} Python objects more: {grown_types(report)}"
 
 
-def test_mnist_mlp_training_keeps_rss_flat(gpu, on_device):
-    """784-128-10 relu MLP, Adam, batch 32, on real MNIST digits: after 150 warm-up steps, 300
+def test_mnist_mlp_training_keeps_rss_flat(gpu):
+    """784-128-10 relu MLP, Adam, batch 32, on real MNIST digits: after 200 warm-up steps, 300
     more steps leave RSS, Python objects, the buffer pool and the native caches flat.
-    Measured on lavapipe: before the fix +1090 MB over 300 steps; after, +10-25 MB while the
-    bind-group cache fills to its cap (CACHE_LIMIT), then flat."""
-    (x, y), _ = keras.datasets.mnist.load_data()
-    x = (x[:320] / 255.0).astype(np.float32).reshape(-1, 784)
-    y = y[:320]
-    with on_device("webgpu"):
-        model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
-                                  keras.layers.Dense(10)])
-        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
-        for _ in range(15):   # 10 steps an epoch
-            model.fit(x, y, batch_size=32, epochs=1, verbose=0)
-        before, objects, pool = rss_mb(), python_objects(), dict(gpu.memory_stats())
-        history = None
-        for _ in range(30):
-            history = model.fit(x, y, batch_size=32, epochs=1, verbose=0)
-        grown, new_objects, after = rss_mb() - before, python_objects() - objects, gpu.memory_stats()
-    print(f"\nRSS +{grown:.1f} MB, Python objects {new_objects:+d} over 300 steps; pool {pool} -> {after}")
-    assert np.isfinite(history.history["loss"][-1]) and history.history["accuracy"][-1] > 0.5
-    assert grown < 48, f"RSS grew {grown:.1f} MB over 300 training steps"
-    assert new_objects < 500, f"{new_objects} Python objects more after 300 training steps"
-    # a buffer kept per step would add 300; pooled buffers left by earlier tests may still move
+    Measured on lavapipe: before the fix +1090 MB over 300 steps; after, +3-25 MB while the
+    bind-group cache fills to its cap (CACHE_LIMIT), then flat (bench/memory.py)."""
+    report = measure("""
+(x, y), _ = keras.datasets.mnist.load_data()
+x = (x[:320] / 255.0).astype(np.float32).reshape(-1, 784)
+y = y[:320]
+model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(128, activation="relu"),
+                          keras.layers.Dense(10)])
+model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+              metrics=["accuracy"])
+for _ in range(20):   # 10 steps an epoch
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+pool = dict(gpu.memory_stats())
+rss0, types0 = snapshot()
+for _ in range(30):
+    history = model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+device = gpu.device
+extra = {"pool": pool, "after": gpu.memory_stats(), "loss": history.history["loss"][-1],
+         "accuracy": history.history["accuracy"][-1], "bind_groups": len(getattr(device, "_bind_groups", ())),
+         "uniforms": len(getattr(device, "_uniforms", ()))}
+""" + _REPORT)
+    pool, after = report["pool"], report["after"]
+    print(f"\nRSS +{report['rss_mb']:.1f} MB, Python objects {report['objects']:+d} over 300 steps; "
+          f"pool {pool} -> {after}")
+    assert np.isfinite(report["loss"]) and report["accuracy"] > 0.5
+    assert report["rss_mb"] < 48, f"RSS grew {report['rss_mb']:.1f} MB over 300 training steps"
+    assert report["objects"] < 500, f"{report['objects']} Python objects more: {grown_types(report)}"
+    # a buffer kept per step would add 300; the pool may still take in a few new size classes
     assert after["allocated_buffers"] <= pool["allocated_buffers"] + 10, (pool, after)
     assert after["live_buffers"] <= pool["live_buffers"] + 2, (pool, after)
-    if isinstance(gpu.device, native.NativeDevice):
-        assert len(gpu.device._bind_groups) <= native.CACHE_LIMIT
-        assert len(gpu.device._uniforms) <= native.CACHE_LIMIT
+    assert report["bind_groups"] <= native.CACHE_LIMIT and report["uniforms"] <= native.CACHE_LIMIT
 
 
 def test_kernel_parameters_are_not_uniforms_on_native(gpu):
