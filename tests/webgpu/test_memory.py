@@ -21,7 +21,10 @@ from pykernel.backends.webgpu.buffers import MiB, BufferPool, default_budget
 from pykernel.backends.webgpu.device import DeviceOutOfMemoryError
 
 # RSS and object counts are per process, and a pytest worker holds other tests' threads and
-# caches: each measurement runs in a fresh interpreter of its own (measure() below).
+# caches: each measurement runs in a fresh interpreter of its own (measure() below). Those
+# keep every core busy for ~20 s (lavapipe runs shaders on all of them), which would show as
+# frame gaps in the page tests' responsiveness checks: they share the browser tests' worker.
+pytestmark = pytest.mark.xdist_group("browser")
 _MEASURE = """
 import collections, gc, json, sys
 import numpy as np
