@@ -38,6 +38,19 @@ def wait_idle(page, runs_before, timeout_s=RUN_TIMEOUT_S):
     wait_until(page, f"window.pykernelApp.runs > {runs_before} && window.pykernelApp.idle()", timeout_s)
 
 
+def assert_restarted_and_fresh(page, name):
+    """Stop restarted Python: the page says the state is gone (and never that it was kept),
+    and `name`, defined before, is gone indeed. Returns the output pane's text."""
+    last = app(page, "lastRun")
+    assert last["stopped"] is True and last["restarted"] is True
+    text = page.inner_text("#output")
+    assert "■ stopped: Python was restarted; its variables (the model too) are gone" in text
+    assert "kept" not in text and "keeps" not in text
+    assert run_editor(page, f"{name!r} in globals(), 6 * 7")["ok"] is True
+    assert app(page, "lastResult") == [False, 42]
+    return text
+
+
 def run_editor(page, code, timeout_s=RUN_TIMEOUT_S):
     """Runs `code` with the Run button; returns lastRun once the page is idle again."""
     page.fill("#code", code)
@@ -228,15 +241,8 @@ def test_stop_on_time_sleep_offers_restart_which_gives_a_fresh_python(page):
     wait_idle(page, runs, 120)
     assert not page.is_visible("#restart-python")
     assert page.inner_text("#status-text").startswith("Ready: WebGPU on ")
-    last = app(page, "lastRun")
-    assert last["stopped"] is True and last["restarted"] is True
-    text = page.inner_text("#output")
-    assert "■ stopped: Python was restarted; its variables (the model too) are gone" in text
+    text = assert_restarted_and_fresh(page, "kept")
     assert "Python was restarted: a fresh namespace" in text
-    # nothing claims that the state survived
-    assert "kept" not in text and "keeps" not in text
-    assert run_editor(page, "'kept' in globals(), 6 * 7")["ok"] is True
-    assert app(page, "lastResult") == [False, 42]
 
 
 # -- a lost GPU device -------------------------------------------------------------------------
@@ -305,14 +311,8 @@ def test_stop_without_cross_origin_isolation_restarts_and_says_so(browser, base_
         wait_until(page, "window.pykernelApp.state === 'running'", 10)
         page.click("#stop")
         wait_idle(page, runs, 120)
-        last = app(page, "lastRun")
-        assert last["stopped"] is True and last["restarted"] is True
-        text = page.inner_text("#output")
+        text = assert_restarted_and_fresh(page, "n")
         assert "not cross-origin isolated" in text
-        assert "■ stopped: Python was restarted; its variables (the model too) are gone" in text
-        assert "keeps" not in text and "kept" not in text
-        assert run_editor(page, "'n' in globals()")["ok"] is True
-        assert app(page, "lastResult") is False
     finally:
         save_artifacts(page, watch, "page_hardening_not_isolated")
         context.close()

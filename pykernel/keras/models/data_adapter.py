@@ -184,28 +184,24 @@ def check_batch_size(batch_size, name="batch_size"):
     Keras's array adapter reads any falsy batch_size (0 included) as "use the default", so
     `batch_size=0` silently trains on batches of 32; here 0 and negative sizes are a
     ValueError and non-integers (2.5, "32", True) a TypeError, as in TF's slicing."""
-    if batch_size is None:
-        return None
-    if not is_integer(batch_size):
-        raise TypeError(f"`{name}` must be a positive integer (the number of samples per batch) or None; "
-                        f"received {name}={batch_size!r} of type {type(batch_size).__name__}")
-    if batch_size <= 0:
-        raise ValueError(f"`{name}` must be a positive integer (the number of samples per batch) or None "
-                         f"for the default of 32; received {name}={batch_size}")
-    return int(batch_size)
+    return _positive_integer(batch_size, name, "the number of samples per batch", "for the default of 32")
 
 
 def check_steps(steps, name="steps"):
     """None (every batch) or a positive integer number of batches."""
-    if steps is None:
+    return _positive_integer(steps, name, "a number of batches", "for all the data")
+
+
+def _positive_integer(value, name, meaning, none_means):
+    if value is None:
         return None
-    if not is_integer(steps):
-        raise TypeError(f"`{name}` must be a positive integer (a number of batches) or None; "
-                        f"received {name}={steps!r} of type {type(steps).__name__}")
-    if steps <= 0:
-        raise ValueError(f"Unexpected value for `{name}`: it must be a positive integer (a number of "
-                         f"batches) or None for all the data; received {name}={steps}")
-    return int(steps)
+    if not is_integer(value):
+        raise TypeError(f"`{name}` must be a positive integer ({meaning}) or None; "
+                        f"received {name}={value!r} of type {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer ({meaning}) or None {none_means}; "
+                         f"received {name}={value}")
+    return int(value)
 
 
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):
