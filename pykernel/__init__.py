@@ -6,9 +6,9 @@
 from . import config, dtypes, errors, linalg, math, nest, nn, random  # noqa: F401
 from .autodiff import GradientTape  # noqa: F401
 from .dtypes import DType, as_dtype, bool_ as bool, float32, float64, int32, int64, uint8  # noqa: F401,A001
-from .graph import function  # noqa: F401
+from .graph import TensorSpec, function, init_scope  # noqa: F401
 from .ops import *  # noqa: F401,F403
-from .ops import abs, pow, range, round, slice  # noqa: F401,A001
+from .ops import abs, pow, print, range, round, slice  # noqa: F401,A001
 from .tensor import Tensor, TensorShape, convert_to_tensor  # noqa: F401
 from .variables import Variable  # noqa: F401
 
@@ -26,7 +26,9 @@ newaxis = None
 
 
 def executing_eagerly():
-    return True
+    """False while a tf.function is being traced (or in TF 1 graph mode), True otherwise."""
+    from .graph.trace import current
+    return current() is None
 
 
 def is_tensor(x):

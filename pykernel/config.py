@@ -76,7 +76,15 @@ def reset_memory_stats(device):
 
 
 def run_functions_eagerly(run_eagerly):
-    """Functions always run eagerly for now; accepted for compatibility."""
+    """With True, tf.function calls run the Python function itself, op by op (for debugging:
+    print and breakpoints see values); False (the default) traces and replays graphs."""
+    from .graph.function import run_functions_eagerly as set_eager
+    set_eager(run_eagerly)
+
+
+def functions_run_eagerly():
+    from .graph.function import functions_run_eagerly as eager
+    return eager()
 
 
 experimental = type("experimental", (), {

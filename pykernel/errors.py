@@ -21,3 +21,8 @@ class UnavailableError(OpError, RuntimeError):
 
 class UnimplementedError(OpError, NotImplementedError):
     pass
+
+
+class OperatorNotAllowedInGraphError(TypeError):
+    """A Python operation on a symbolic tensor inside tf.function (`if t:`, `float(t)`,
+    `t.numpy()`): the tensor has no value while the function is traced."""

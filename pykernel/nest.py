@@ -15,24 +15,38 @@ def flatten(structure):
 
 def pack_sequence_as(structure, flat):
     flat = list(flat)
-    position = [0]
-
-    def build(s):
-        if isinstance(s, dict):
-            return type(s)((key, build(s[key])) for key in sorted(s))
-        if isinstance(s, (list, tuple)):
-            items = [build(item) for item in s]
-            if isinstance(s, tuple) and hasattr(s, "_fields"):  # namedtuple
-                return type(s)(*items)
-            return type(s)(items)
-        value = flat[position[0]]
-        position[0] += 1
-        return value
-
-    out = build(structure)
-    if position[0] != len(flat):
-        raise ValueError(f"structure has {position[0]} leaves but {len(flat)} values were given")
+    leaves = iter(flat)
+    try:
+        out = _build(structure, leaves)
+    except _TooFewLeaves:
+        out = None
+    if out is None and len(flatten(structure)) != len(flat) or next(leaves, _END) is not _END:
+        raise ValueError(f"structure has {len(flatten(structure))} leaves but {len(flat)} values were given")
     return out
+
+
+_END = object()
+
+
+class _TooFewLeaves(Exception):
+    pass
+
+
+def _build(s, leaves):
+    # A module-level recursion: a nested recursive closure would be a reference cycle that
+    # keeps the leaves (device buffers) alive until the garbage collector runs.
+    if isinstance(s, dict):   # leaves in sorted-key order (as flatten), keys in the dict's own order
+        built = {key: _build(s[key], leaves) for key in sorted(s)}
+        return type(s)((key, built[key]) for key in s)
+    if isinstance(s, (list, tuple)):
+        items = [_build(item, leaves) for item in s]
+        if isinstance(s, tuple) and hasattr(s, "_fields"):  # namedtuple
+            return type(s)(*items)
+        return type(s)(items)
+    value = next(leaves, _END)
+    if value is _END:
+        raise _TooFewLeaves
+    return value
 
 
 def map_structure(fn, *structures):

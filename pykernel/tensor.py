@@ -62,6 +62,8 @@ class Tensor:
 
     @property
     def backend(self):
+        if backends.tracing:
+            return backends.traced(self._backend)
         return self._backend
 
     # -- reading values: the only sync points --

@@ -12,6 +12,7 @@ _factories = {}
 _instances = {}
 _default_name = None
 _scopes = threading.local()   # the `with pykernel.device(...)` stack, per thread
+tracing = 0   # traces running (in any thread): while one is, Tensor.backend asks `traced`
 
 # TF's device kinds and pykernel's backends: a TF program's '/GPU:0' means WebGPU here.
 _ALIASES = {"gpu": "webgpu", "cpu": "cpu", "webgpu": "webgpu"}
@@ -81,16 +82,40 @@ def set_default(name):
     _default_name = canonical_name(name)
 
 
-@contextlib.contextmanager
 def scope(name):
     """`with pykernel.device(name):` new tensors and op results go to `name` inside."""
-    backend = get(name)
+    return using(get(name))
+
+
+@contextlib.contextmanager
+def using(backend):
+    """Make the backend object `backend` the default inside (a device scope, a trace)."""
     stack = _scopes.__dict__.setdefault("stack", [])
     stack.append(backend)
     try:
         yield
     finally:
         stack.pop()
+
+
+@contextlib.contextmanager
+def without(kind):
+    """Leave the backends of class `kind` (tracers) out of the default-device stack inside."""
+    stack = getattr(_scopes, "stack", None) or []
+    _scopes.stack = [b for b in stack if not isinstance(b, kind)]
+    try:
+        yield
+    finally:
+        _scopes.stack = stack
+
+
+def traced(backend):
+    """`backend`, or the tracer of an active trace of it in this thread: inside tf.function an
+    eager tensor's ops go through the tracer, which folds them or records them as nodes."""
+    for scoped_backend in reversed(getattr(_scopes, "stack", None) or ()):
+        if getattr(scoped_backend, "inner", None) is backend:
+            return scoped_backend
+    return backend
 
 
 def scoped():

@@ -8,6 +8,7 @@ from .elementwise import (  # noqa: F401
 )
 from .linalg import matmul, tensordot  # noqa: F401
 from .math_ops import add_n, cast, clip_by_value, identity, stop_gradient, where  # noqa: F401
+from .printing import print_ as print  # noqa: F401,A001
 from .reduction import (  # noqa: F401
     argmax, argmin, reduce_all, reduce_any, reduce_logsumexp, reduce_max, reduce_mean, reduce_min,
     reduce_prod, reduce_std, reduce_sum, reduce_variance,

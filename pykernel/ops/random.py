@@ -29,27 +29,47 @@ def get_global_seed():
     return _global_seed
 
 
-def _key_and_offset(seed):
-    """(key, offset) for one random op call."""
-    global _op_counter
-    if _global_seed is None and seed is None:
-        entropy = int.from_bytes(os.urandom(8), "little")
-        return (entropy & 0xFFFFFFFF, entropy >> 32), 0
-    if seed is None:
-        _op_counter += 1
-        op_seed = _op_counter
-    else:
-        op_seed = int(seed)
-    global_seed = _DEFAULT_GLOBAL_SEED if _global_seed is None else _global_seed
-    key = (global_seed & 0xFFFFFFFF, op_seed & 0xFFFFFFFF)
-    calls = _stream_calls.get(key, 0)
-    _stream_calls[key] = calls + 1
-    return key, calls << 32  # each call reads a fresh 2**32-block window of the stream
+class RandomStream:
+    """Where one random op draws from: a Philox key and the calls made on it so far.
+
+    Its seed is fixed when the op is created (at each eager call, or once when a function
+    is traced), and every draw takes the next window of the stream: a traced random op
+    gives fresh numbers at every replay, reproducibly after `set_seed`, as TF's stateful
+    kernels do. With neither a global nor an op seed, each draw takes fresh OS entropy."""
+
+    __slots__ = ("seed", "key")
+
+    def __init__(self, seed):
+        global _op_counter
+        self.seed = seed
+        if _global_seed is None and seed is None:
+            self.key = None
+            return
+        if seed is None:
+            _op_counter += 1
+            op_seed = _op_counter
+        else:
+            op_seed = int(seed)
+        global_seed = _DEFAULT_GLOBAL_SEED if _global_seed is None else _global_seed
+        self.key = (global_seed & 0xFFFFFFFF, op_seed & 0xFFFFFFFF)
+
+    def next(self):
+        """(key, offset) of the next draw."""
+        if self.key is None:
+            entropy = int.from_bytes(os.urandom(8), "little")
+            return (entropy & 0xFFFFFFFF, entropy >> 32), 0
+        calls = _stream_calls.get(self.key, 0)
+        _stream_calls[self.key] = calls + 1
+        return self.key, calls << 32  # each call reads a fresh 2**32-block window of the stream
 
 
 def _uniform01(shape, seed):
     be = backends.default()
-    key, offset = _key_and_offset(seed)
+    stream = RandomStream(seed)
+    draw = getattr(be, "random_uniform_from", None)   # a tracer records the stream itself
+    if draw is not None:
+        return wrap(draw(shape, stream), be, shape, dtypes.float32)
+    key, offset = stream.next()
     return wrap(be.random_uniform(shape, key, offset), be, shape, dtypes.float32)
 
 

@@ -9,6 +9,7 @@ import inspect
 import math
 
 from ... import dtypes, nest, ops
+from ...graph.trace import init_scope
 from ...tensor import Tensor, TensorShape, convert_to_tensor
 from ...variables import Variable
 from .. import backend, initializers, regularizers
@@ -144,9 +145,10 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if dtype.is_floating else "zeros"
         init = initializers.get(initializer)
-        value = init(shape, dtype=dtype)
-        if not isinstance(value, Tensor):
-            value = convert_to_tensor(value, dtype=dtype)
+        with init_scope():   # a layer built inside tf.function creates its weights eagerly
+            value = init(shape, dtype=dtype)
+            if not isinstance(value, Tensor):
+                value = convert_to_tensor(value, dtype=dtype)
         variable = Variable(value, trainable=trainable, name=f"{self.name}/{name or 'variable'}")
         self._own_weights.append(variable)
         regularizer = regularizers.get(regularizer)

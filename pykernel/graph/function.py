@@ -1,0 +1,336 @@
+"""`tf.function`: trace a Python function once per input signature, then replay the graph.
+
+TF's semantics: a call whose arguments match an earlier trace (tensors by shape and dtype,
+Python values by value, variables by identity) replays that trace's graph; a new signature
+traces again. Python side effects (print, appending to a list) happen while tracing only;
+`tf.print` and variable updates happen at every call. An instance method keeps one trace
+cache per instance.
+
+pykernel graphs have static shapes: a signature with None dimensions (an `input_signature`,
+`reduce_retracing`) accepts any size, but each new size is traced (the Python function runs
+again) into a graph of its own. Calls inside an active GradientTape run eagerly, so that
+the tape records them (a traced function's gradient is not yet a graph of its own).
+"""
+import functools
+import inspect
+import weakref
+
+from .. import autodiff, backends, nest
+from ..tensor import Tensor, convert_to_tensor
+from ..variables import Variable
+from . import ir, trace
+from .replay import Program
+from .signature import TensorSpec, apply_input_signature, cache_key, canonical_leaves
+
+_run_eagerly = False
+
+
+def run_functions_eagerly(run_eagerly):
+    """tf.config.run_functions_eagerly: call the Python function itself (for debugging)."""
+    global _run_eagerly
+    _run_eagerly = bool(run_eagerly)
+
+
+def functions_run_eagerly():
+    return _run_eagerly
+
+
+class Function:
+    """A Python function made a graph function (what `@tf.function` returns)."""
+
+    def __init__(self, python_function, input_signature=None, jit_compile=None, reduce_retracing=False,
+                 autograph=True, name=None):
+        self.python_function = python_function
+        self._input_signature = None if input_signature is None else tuple(input_signature)
+        self._reduce_retracing = bool(reduce_retracing)
+        self._name = name or getattr(python_function, "__name__", "function")
+        self._instance = None
+        self._concrete = {}      # cache key -> ConcreteFunction
+        self._tracing_count = 0
+        self._bound = weakref.WeakKeyDictionary()
+        try:
+            self._signature = inspect.signature(python_function)
+        except (TypeError, ValueError):
+            self._signature = None
+        functools.update_wrapper(self, python_function)
+
+    @property
+    def input_signature(self):
+        return self._input_signature
+
+    def __get__(self, instance, owner=None):
+        """`self.method` of a decorated method: one Function (one trace cache) per instance."""
+        if instance is None:
+            return self
+        try:
+            bound = self._bound.get(instance)
+        except TypeError:   # unhashable instance: keep the cache on the instance itself
+            cache = instance.__dict__.setdefault("_pykernel_functions", {})
+            bound = cache.get(id(self))
+            if bound is None:
+                bound = cache[id(self)] = self._bind_to(instance)
+            return bound
+        if bound is None:
+            bound = self._bound[instance] = self._bind_to(instance)
+        return bound
+
+    def _bind_to(self, instance):
+        bound = Function(self.python_function, self._input_signature, reduce_retracing=self._reduce_retracing,
+                         name=self._name)
+        bound._instance = weakref.proxy(instance) if _weakrefable(instance) else instance
+        return bound
+
+    def _call_python(self, args, kwargs):
+        if self._instance is not None:
+            return self.python_function(self._instance, *args, **kwargs)
+        return self.python_function(*args, **kwargs)
+
+    # ------------------------------------------------------------ calling
+
+    def __call__(self, *args, **kwargs):
+        if _run_eagerly or trace.current() is not None or autodiff.is_recording():
+            # eager debugging; a call inside another trace is inlined into it; a tape outside
+            # must see every op to differentiate through the call
+            return self._call_python(args, kwargs)
+        concrete, flat = self._concrete_for(args, kwargs)
+        return concrete._call_flat(flat)
+
+    def _canonical(self, args, kwargs):
+        """(positional args, keyword args) with defaults applied and, under an input_signature,
+        converted to tensors of its dtypes; then NumPy arrays made tensors."""
+        if self._input_signature is not None:
+            if kwargs:
+                args = self._bound_arguments(args, kwargs)[0]
+                kwargs = {}
+            args = apply_input_signature(self._name, self._input_signature, args)
+        elif self._signature is not None:
+            args, kwargs = self._bound_arguments(args, kwargs)
+        (args, kwargs), flat = canonical_leaves((tuple(args), dict(kwargs)))
+        return args, kwargs, flat
+
+    def _bound_arguments(self, args, kwargs):
+        signature = self._signature
+        if self._instance is not None:
+            parameters = list(signature.parameters.values())[1:]
+            signature = signature.replace(parameters=parameters)
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{self._name}(): {error}") from None
+        bound.apply_defaults()
+        return bound.args, bound.kwargs
+
+    def _concrete_for(self, args, kwargs):
+        args, kwargs, flat = self._canonical(args, kwargs)
+        key = cache_key((args, kwargs), flat)
+        concrete = self._concrete.get(key)
+        if concrete is None:
+            concrete = self._concrete[key] = self._trace(args, kwargs, flat)
+        return concrete, [leaf for leaf in flat if isinstance(leaf, Tensor)]
+
+    def _trace(self, args, kwargs, flat):
+        backend = _device_of(self._name, flat)
+        graph = ir.Graph(self._name)
+        names = _argument_names(self._signature, self._instance is not None, args, kwargs)
+        with trace.tracing(backend, graph) as tracing:
+            symbolic = []
+            for leaf, name in zip(flat, names):
+                if isinstance(leaf, (Tensor, TensorSpec)):
+                    if None in tuple(leaf.shape):
+                        raise ValueError(f"{self._name}: tracing needs static shapes; {leaf!r} has a None "
+                                         "dimension (call the function with tensors to trace it per size)")
+                    value = graph.placeholder(leaf.shape, leaf.dtype, name=name)
+                    symbolic.append(Tensor(value, tracing.backend, leaf.shape, leaf.dtype))
+                else:
+                    symbolic.append(leaf)
+            call_args, call_kwargs = nest.pack_sequence_as((args, kwargs), symbolic)
+            result = self._call_python(call_args, call_kwargs)
+            outputs, layout = _graph_outputs(tracing, result)
+        graph.outputs = [v for v in outputs if v is not None]
+        self._tracing_count += 1
+        tensor_inputs = [leaf for leaf in flat if isinstance(leaf, (Tensor, TensorSpec))]
+        return ConcreteFunction(self, graph, Program(graph, backend, outputs), backend, result, outputs, layout,
+                                [(tuple(t.shape), t.dtype) for t in tensor_inputs])
+
+    # ------------------------------------------------------------ introspection
+
+    def get_concrete_function(self, *args, **kwargs):
+        """The traced graph for these arguments (tensors, TensorSpecs or Python values);
+        traced now if it was not, without running it."""
+        if not args and not kwargs and self._input_signature is not None:
+            args = self._input_signature
+        flat_specs = nest.flatten((args, kwargs))
+        if any(isinstance(x, TensorSpec) and not x.is_fully_defined() for x in flat_specs):
+            return ShapePolymorphicFunction(self, args, kwargs)
+        if self._input_signature is not None and all(isinstance(x, TensorSpec) for x in nest.flatten(args)):
+            (args, kwargs), flat = canonical_leaves((tuple(args), dict(kwargs)))
+        else:
+            args, kwargs, flat = self._canonical(args, kwargs)
+        key = cache_key((args, kwargs), flat)
+        concrete = self._concrete.get(key)
+        if concrete is None:
+            concrete = self._concrete[key] = self._trace(args, kwargs, flat)
+        return concrete
+
+    def experimental_get_tracing_count(self):
+        """How many times the Python function was traced."""
+        return self._tracing_count
+
+    def __repr__(self):
+        return f"<pykernel.function {self._name}: {self._tracing_count} trace(s)>"
+
+
+def _weakrefable(obj):
+    try:
+        weakref.ref(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _device_of(name, flat):
+    devices = {leaf.backend for leaf in flat if isinstance(leaf, Tensor)}
+    if len(devices) > 1:
+        raise ValueError(f"{name}: tensor arguments live on different devices "
+                         f"({', '.join(sorted(b.device_name for b in devices))}); move them to one")
+    return devices.pop() if devices else backends.default()
+
+
+def _argument_names(signature, skip_first, args, kwargs):
+    """A placeholder name per flat leaf: the parameter's name, then name_1, name_2, ..."""
+    if signature is None:
+        params = [f"args_{i}" for i in range(len(args))]
+    else:
+        params = [p.name for p in list(signature.parameters.values())[1 if skip_first else 0:]]
+    names = []
+    for index, arg in enumerate(args):
+        base = params[index] if index < len(params) and not _is_var_positional(signature, index, skip_first) \
+            else f"args_{index}"
+        names.extend(base if i == 0 else f"{base}_{i}" for i in range(len(nest.flatten(arg))))
+    for key in sorted(kwargs):
+        names.extend(key if i == 0 else f"{key}_{i}" for i in range(len(nest.flatten(kwargs[key]))))
+    return names
+
+
+def _is_var_positional(signature, index, skip_first):
+    if signature is None:
+        return True
+    params = list(signature.parameters.values())[1 if skip_first else 0:]
+    return index >= len(params) or params[index].kind is inspect.Parameter.VAR_POSITIONAL
+
+
+def _graph_outputs(tracing, result):
+    """The graph Values of the returned nest (None where a leaf is a Python object), and a
+    layout to rebuild it: tensors, variables and numbers are outputs; None and other
+    Python objects are returned as they are."""
+    outputs, layout = [], []
+    for leaf in nest.flatten(result):
+        if isinstance(leaf, Variable):
+            leaf = leaf.read_value()
+        elif isinstance(leaf, (bool, int, float)):
+            leaf = convert_to_tensor(leaf)
+        if isinstance(leaf, Tensor) and leaf.backend in (tracing.backend, tracing.backend.inner):
+            outputs.append(tracing.value_of(leaf._buf))
+            layout.append(None)
+        else:
+            outputs.append(None)
+            layout.append(leaf)
+    return outputs, layout
+
+
+class ConcreteFunction:
+    """One trace: its graph and the program that replays it (`f.get_concrete_function(...)`)."""
+
+    def __init__(self, function, graph, program, backend, structured_outputs, outputs, layout, input_specs):
+        self._function = function
+        self._output_values = outputs   # per output leaf: its graph Value, or None for a Python leaf
+        self.graph = graph
+        self._program = program
+        self._backend = backend
+        self.structured_outputs = structured_outputs
+        self._layout = layout
+        self._input_specs = input_specs
+
+    @property
+    def inputs(self):
+        return list(self.graph.inputs)
+
+    @property
+    def outputs(self):
+        return list(self.graph.outputs)
+
+    @property
+    def name(self):
+        return self.graph.name
+
+    @property
+    def dispatch_count(self):
+        """Backend calls one replay makes."""
+        return self._program.dispatch_count
+
+    def __call__(self, *args, **kwargs):
+        """Run on arguments matching the trace: its tensors' shapes and dtypes, its Python values."""
+        _, _, flat = self._function._canonical(args, kwargs)
+        tensors = [leaf for leaf in flat if isinstance(leaf, Tensor)]
+        given = [(tuple(t.shape), t.dtype) for t in tensors]
+        if given != self._input_specs:
+            raise TypeError(f"{self.name}: this concrete function was traced for inputs "
+                            f"{_describe(self._input_specs)}, got {_describe(given)}")
+        return self._call_flat(tensors)
+
+    def _call_flat(self, tensors):
+        backend = self._backend
+        buffers = self._program.run([t._buf for t in tensors])
+        flat = [leaf if value is None else Tensor(buf, backend, value.shape, value.dtype)
+                for leaf, value, buf in zip(self._layout, self._output_values, buffers)]
+        return nest.pack_sequence_as(self.structured_outputs, flat)
+
+    def pretty_printed_signature(self):
+        inputs = ", ".join(f"{v.node.name}: {v.dtype.name}{list(v.shape)}" for v in self.graph.inputs)
+        outputs = ", ".join(f"{v.dtype.name}{list(v.shape)}" for v in self.graph.outputs)
+        return f"{self.name}({inputs}) -> ({outputs})"
+
+    def __repr__(self):
+        return f"<ConcreteFunction {self.pretty_printed_signature()}>"
+
+
+class ShapePolymorphicFunction:
+    """`get_concrete_function` with None dimensions: callable at any size matching the specs
+    (each new size is traced into its own graph); `.graph` is the graph of the latest call."""
+
+    def __init__(self, function, args, kwargs):
+        self._function = function
+        self._specs = (args, kwargs)
+        self._latest = None
+
+    def __call__(self, *args, **kwargs):
+        for leaf, spec in zip(nest.flatten((args, kwargs)), nest.flatten(self._specs)):
+            if isinstance(spec, TensorSpec):
+                tensor = leaf if isinstance(leaf, Tensor) else convert_to_tensor(leaf, dtype_hint=spec.dtype)
+                if not spec.is_compatible_with(tensor):
+                    raise TypeError(f"{self._function._name}: argument of shape {tuple(tensor.shape)} and "
+                                    f"dtype {tensor.dtype.name} does not match {spec!r}")
+        concrete, flat = self._function._concrete_for(args, kwargs)
+        self._latest = concrete
+        return concrete._call_flat(flat)
+
+    @property
+    def graph(self):
+        if self._latest is None:
+            raise ValueError("this concrete function has None dimensions and no graph until it is called: "
+                             "pykernel traces one graph per size")
+        return self._latest.graph
+
+
+def _describe(specs):
+    return ", ".join(f"{dtype.name}{list(shape)}" for shape, dtype in specs) or "no tensors"
+
+
+def function(func=None, input_signature=None, autograph=True, jit_compile=None, reduce_retracing=False,
+             experimental_relax_shapes=None, name=None, **_ignored):
+    """Decorator (`@tf.function` or `@tf.function(...)`) making `func` a Function."""
+    def decorate(f):
+        return Function(f, input_signature=input_signature, jit_compile=jit_compile,
+                        reduce_retracing=reduce_retracing or bool(experimental_relax_shapes),
+                        autograph=autograph, name=name)
+    return decorate if func is None else decorate(func)

@@ -1,0 +1,157 @@
+"""Replay: a traced graph compiled to a flat list of backend calls, run without the op layers.
+
+`Program(graph, backend, outputs)` keeps only the nodes the outputs or a state change
+(an assign, a check, a print) depend on, gives every value a slot, and turns each node
+into one step: a backend primitive call with its static arguments already in place, a
+variable read or write, a random draw from the node's stream. A slot is released right
+after its last use, so buffers go back to the device's pool during the step, not at its
+end; constants stay in the program.
+"""
+from ..tensor import Tensor
+from . import ir
+
+
+class Program:
+    def __init__(self, graph, backend, outputs):
+        self.backend = backend
+        self.graph = graph
+        live = _live_nodes(graph, outputs)
+        slot_of = {}
+
+        def slot(value):
+            if id(value) not in slot_of:
+                slot_of[id(value)] = len(slot_of)
+            return slot_of[id(value)]
+
+        self.input_slots = [slot(v) for v in graph.inputs]
+        constants = []
+        steps = []
+        for node in graph.nodes:
+            if id(node) not in live or node.kind == ir.PLACEHOLDER:
+                continue
+            if node.kind == ir.CONSTANT:
+                constants.append((slot(node.outputs[0]), node.payload))
+                continue
+            steps.append((node, [slot(v) for v in node.inputs], [slot(v) for v in node.outputs]))
+        self.output_slots = [None if v is None else slot(v) for v in outputs]
+        self.size = len(slot_of)
+        self.constants = constants
+        keep = set(self.output_slots) | {s for s, _ in constants} | set(self.input_slots)
+        last_use = {}
+        for index, (_, ins, _) in enumerate(steps):
+            for s in ins:
+                last_use[s] = index
+        frees = [[] for _ in steps]
+        for s, index in last_use.items():
+            if s not in keep:
+                frees[index].append(s)
+        self.steps = [_compile(node, ins, outs, tuple(free), backend)
+                      for (node, ins, outs), free in zip(steps, frees)]
+        self.dispatch_count = len(self.steps)
+
+    def run(self, input_buffers):
+        env = [None] * self.size
+        for s, buf in self.constants:
+            env[s] = buf
+        for s, buf in zip(self.input_slots, input_buffers):
+            env[s] = buf
+        for step in self.steps:
+            step(env)
+        return [None if s is None else env[s] for s in self.output_slots]
+
+
+def _live_nodes(graph, outputs):
+    """Nodes that an output or a state change depends on."""
+    live = set()
+    pending = [v.node for v in outputs if v is not None]
+    pending += [n for n in graph.nodes if n.kind in ir.STATEFUL_KINDS]
+    while pending:
+        node = pending.pop()
+        if id(node) in live:
+            continue
+        live.add(id(node))
+        pending.extend(v.node for v in node.inputs)
+    return live
+
+
+def _compile(node, ins, outs, free, backend):
+    kind = node.kind
+    if kind == ir.READ_VARIABLE:
+        variable, (out,) = node.payload, outs
+
+        def read(env):
+            env[out] = variable._value._buf
+        return read
+    if kind == ir.ASSIGN_VARIABLE:
+        variable, (source,) = node.payload, ins
+        shape, dtype = node.inputs[0].shape, node.inputs[0].dtype
+
+        def assign(env):
+            variable._value = Tensor(env[source], backend, shape, dtype)
+            for s in free:
+                env[s] = None
+        return assign
+    if kind == ir.RANDOM_UNIFORM:
+        stream, shape, (out,) = node.payload, node.attrs["shape"], outs
+
+        def draw(env):
+            key, offset = stream.next()
+            env[out] = backend.random_uniform(shape, key, offset)
+        return draw
+    if kind == ir.CHECK_VALUES:
+        (failure, error), (source,) = node.payload, ins
+
+        def check(env):
+            backend.check_values(env[source], failure, error)
+            for s in free:
+                env[s] = None
+        return check
+    if kind == ir.PRINT:
+        render = node.payload
+        specs = [(v.shape, v.dtype) for v in node.inputs]
+
+        def show(env):
+            render([Tensor(env[s], backend, shape, dtype) for s, (shape, dtype) in zip(ins, specs)])
+            for s in free:
+                env[s] = None
+        return show
+    return _primitive_step(node, ins, outs, free, getattr(backend, kind))
+
+
+def _primitive_step(node, ins, outs, free, call):
+    kinds, static, layout, structured = node.payload
+    plan = []   # per argument: ("a", value) | ("b", slot) | ("l", slots) | ("d", (keys, slots))
+    position = 0
+    for kind, value, shape in zip(kinds, static, layout):
+        if kind == "a":
+            plan.append((0, value))
+        elif kind == "b":
+            plan.append((1, ins[position]))
+            position += 1
+        elif kind == "l":
+            plan.append((2, tuple(ins[position:position + shape])))
+            position += shape
+        else:
+            plan.append((3, (shape, tuple(ins[position:position + len(shape)]))))
+            position += len(shape)
+    plan = tuple(plan)
+    if not structured:
+        (out,) = outs
+
+        def step(env):
+            env[out] = call(*[v if k == 0 else env[v] if k == 1 else [env[s] for s in v] if k == 2
+                              else dict(zip(v[0], [env[s] for s in v[1]])) for k, v in plan])
+            for s in free:
+                env[s] = None
+        return step
+    first, rest = outs[0], outs[1:]
+
+    def multi_step(env):
+        result, named = call(*[v if k == 0 else env[v] if k == 1 else [env[s] for s in v] if k == 2
+                               else dict(zip(v[0], [env[s] for s in v[1]])) for k, v in plan])
+        env[first] = result
+        for s, buf in zip(rest, named.values()):
+            env[s] = buf
+        for s in free:
+            env[s] = None
+    return multi_step
