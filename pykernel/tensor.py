@@ -117,13 +117,25 @@ class Tensor:
             raise TypeError("iterating over a scalar tensor")
         return iter(ops.unstack(self))
 
+    def _symbolic_name(self):
+        """The graph tensor's name ('x:0') while a tf.function is traced, else None."""
+        if getattr(self._backend, "trace", None) is not None and hasattr(self._buf, "node"):
+            return self._buf.name
+        return None
+
     def __repr__(self):
+        name = self._symbolic_name()
+        if name is not None:   # TF's graph-tensor form: there are no values to show while tracing
+            return f'<tf.Tensor \'{name}\' shape={_shape_text(self._shape)} dtype={self._dtype.name}>'
         values = self._format(True)
         if "\n" in values:  # TF starts a multi-line array on its own line
             values = "\n" + values
         return f"<tf.Tensor: shape={tuple(self._shape)}, dtype={self._dtype.name}, numpy={values}>"
 
     def __str__(self):
+        name = self._symbolic_name()
+        if name is not None:
+            return f'Tensor("{name}", shape={_shape_text(self._shape)}, dtype={self._dtype.name})'
         return f"tf.Tensor({self._format()}, shape={tuple(self._shape)}, dtype={self._dtype.name})"
 
     def _format(self, as_repr=False):
@@ -184,6 +196,10 @@ class Tensor:
     def __eq__(self, other): return _ops().equal(self, other)
     def __ne__(self, other): return _ops().not_equal(self, other)
     def __getitem__(self, key): return _ops().getitem(self, key)
+
+
+def _shape_text(shape):
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _ops():
