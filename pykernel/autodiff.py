@@ -18,6 +18,19 @@ class _Node:
         self.backward = backward
 
 
+class paused:
+    """`with paused():` no tape records inside (tracing a control-flow sub-graph)."""
+
+    def __enter__(self):
+        global _active_tapes
+        self._saved, _active_tapes = _active_tapes, []
+
+    def __exit__(self, *exc):
+        global _active_tapes
+        _active_tapes = self._saved
+        return False
+
+
 def is_recording():
     return bool(_active_tapes)
 

@@ -18,7 +18,7 @@ import weakref
 from .. import autodiff, backends, nest
 from ..tensor import Tensor, convert_to_tensor
 from ..variables import Variable
-from . import ir, trace
+from . import autograph, ir, trace
 from .replay import Program
 from .signature import TensorSpec, apply_input_signature, cache_key, canonical_leaves
 
@@ -43,6 +43,8 @@ class Function:
         self.python_function = python_function
         self._input_signature = None if input_signature is None else tuple(input_signature)
         self._reduce_retracing = bool(reduce_retracing)
+        self._autograph = bool(autograph)
+        self._converted = None   # python_function rewritten by autograph, made at the first trace
         self._name = name or getattr(python_function, "__name__", "function")
         self._instance = None
         self._concrete = {}      # cache key -> ConcreteFunction
@@ -76,14 +78,20 @@ class Function:
 
     def _bind_to(self, instance):
         bound = Function(self.python_function, self._input_signature, reduce_retracing=self._reduce_retracing,
-                         name=self._name)
+                         autograph=self._autograph, name=self._name)
+        bound._converted = self._converted
         bound._instance = weakref.proxy(instance) if _weakrefable(instance) else instance
         return bound
 
-    def _call_python(self, args, kwargs):
+    def _call_python(self, args, kwargs, converted=False):
+        fn = self.python_function
+        if converted and self._autograph:
+            if self._converted is None:
+                self._converted = autograph.convert(fn)
+            fn = self._converted
         if self._instance is not None:
-            return self.python_function(self._instance, *args, **kwargs)
-        return self.python_function(*args, **kwargs)
+            return fn(self._instance, *args, **kwargs)
+        return fn(*args, **kwargs)
 
     # ------------------------------------------------------------ calling
 
@@ -144,7 +152,7 @@ class Function:
                 else:
                     symbolic.append(leaf)
             call_args, call_kwargs = nest.pack_sequence_as((args, kwargs), symbolic)
-            result = self._call_python(call_args, call_kwargs)
+            result = self._call_python(call_args, call_kwargs, converted=True)
             outputs, layout = _graph_outputs(tracing, result)
         graph.outputs = [v for v in outputs if v is not None]
         self._tracing_count += 1

@@ -20,7 +20,9 @@ ASSIGN_VARIABLE = "AssignVariableOp"
 RANDOM_UNIFORM = "RandomUniform"
 CHECK_VALUES = "CheckValues"
 PRINT = "PrintV2"
-STATEFUL_KINDS = frozenset((ASSIGN_VARIABLE, CHECK_VALUES, PRINT))   # kept even when nothing reads them
+IF = "If"          # payload: (true graph, its output Values, false graph, its output Values)
+WHILE = "While"    # payload: (cond graph, its output Value, body graph, its output Values, loop var count)
+STATEFUL_KINDS = frozenset((ASSIGN_VARIABLE, CHECK_VALUES, PRINT, IF, WHILE))   # kept even when unread
 
 
 class Value:
@@ -150,7 +152,9 @@ class Graph:
             "nodes": [{"name": n.name, "type": n.type, "kind": n.kind,
                        "inputs": [v.name for v in n.inputs],
                        "outputs": [{"shape": list(v.shape), "dtype": v.dtype.name} for v in n.outputs],
-                       "attrs": {k: _jsonable(a) for k, a in (n.attrs or {}).items()}}
+                       "attrs": {k: _jsonable(a) for k, a in (n.attrs or {}).items()},
+                       **({"subgraphs": [g.as_dict() for g in n.payload if isinstance(g, Graph)]}
+                          if n.kind in (IF, WHILE) else {})}
                       for n in self.nodes],
             "inputs": [v.name for v in self.inputs],
             "outputs": [v.name for v in self.outputs],

@@ -115,7 +115,48 @@ def _compile(node, ins, outs, free, backend):
             for s in free:
                 env[s] = None
         return show
+    if kind == ir.IF:
+        return _if_step(node, ins, outs, free, backend)
+    if kind == ir.WHILE:
+        return _while_step(node, ins, outs, free, backend)
     return _primitive_step(node, ins, outs, free, getattr(backend, kind))
+
+
+def _if_step(node, ins, outs, free, backend):
+    true_graph, true_out, false_graph, false_out = node.payload
+    branches = (Program(false_graph, backend, false_out), Program(true_graph, backend, true_out))
+    pred, captured = ins[0], ins[1:]
+
+    def run_if(env):
+        taken = branches[bool(backend.to_list(env[pred])[0])]   # reads the predicate: a sync point
+        for s, buf in zip(outs, taken.run([env[c] for c in captured])):
+            env[s] = buf
+        for s in free:
+            env[s] = None
+    return run_if
+
+
+def _while_step(node, ins, outs, free, backend):
+    cond_graph, cond_out, body_graph, body_out, count = node.payload
+    limit = node.attrs["maximum_iterations"]
+    test, body = Program(cond_graph, backend, [cond_out]), Program(body_graph, backend, body_out)
+    loop_slots, captured = ins[:count], ins[count:]
+
+    def run_while(env):
+        values = [env[s] for s in loop_slots]
+        captured_values = [env[s] for s in captured]
+        iterations = 0
+        while limit is None or iterations < limit:
+            (keep,) = test.run(values + captured_values)
+            if not backend.to_list(keep)[0]:   # one sync per iteration
+                break
+            values = body.run(values + captured_values)
+            iterations += 1
+        for s, buf in zip(outs, values):
+            env[s] = buf
+        for s in free:
+            env[s] = None
+    return run_while
 
 
 def _primitive_step(node, ins, outs, free, call):

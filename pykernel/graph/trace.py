@@ -19,7 +19,7 @@ import inspect
 import os
 import threading
 
-from .. import backends
+from .. import autodiff, backends
 from ..backends.base import Backend
 from ..errors import OperatorNotAllowedInGraphError
 from . import ir
@@ -41,19 +41,60 @@ class Trace:
         self.graph = graph
         self.backend = TracingBackend(inner, self)
         self.variables = {}    # id(variable) -> (variable, current Value or real buffer)
-        self.constants = {}    # id(real buffer) -> (buffer, its Const Value)
+        self.constants = {}    # (id(graph), id(real buffer)) -> (buffer, its Const Value)
 
     # -- values --
     def value_of(self, buf):
         """The graph Value for a primitive input: itself if symbolic, a Const node if real."""
         if isinstance(buf, ir.Value):
             return buf
-        entry = self.constants.get(id(buf))
+        key = (id(self.graph), id(buf))
+        entry = self.constants.get(key)
         if entry is None:
             inner = self.backend.inner
             node = self.graph.add(ir.CONSTANT, (), {}, [(inner.shape(buf), inner.dtype(buf))], payload=buf)
-            entry = self.constants[id(buf)] = (buf, node.outputs[0])  # the buffer is kept alive here
+            entry = self.constants[key] = (buf, node.outputs[0])  # the buffer is kept alive here
         return entry[1]
+
+    # -- sub-graphs (control flow) and speculative tracing --
+    def mark(self):
+        """A point to return to: what has been recorded so far, here and on the tapes."""
+        return (self.graph, len(self.graph.nodes), dict(self.variables), dict(self.constants),
+                [(tape, len(tape._nodes)) for tape in autodiff._active_tapes])
+
+    def changed_state_since(self, mark):
+        return any(n.kind in ir.STATEFUL_KINDS for n in mark[0].nodes[mark[1]:])
+
+    def rollback(self, mark):
+        graph, count, variables, constants, tapes = mark
+        del graph.nodes[count:]
+        self.variables, self.constants = variables, constants
+        for tape, length in tapes:
+            del tape._nodes[length:]
+
+    @contextlib.contextmanager
+    def inside(self, graph):
+        """Record into `graph` (a sub-graph) inside; variables first read there stay there."""
+        saved_graph, saved_variables = self.graph, self.variables
+        self.graph, self.variables = graph, dict(saved_variables)
+        try:
+            yield
+        finally:
+            self.graph, self.variables = saved_graph, saved_variables
+
+    def subgraph(self, name, fn, pass_graph=False):
+        """(graph, fn's result): fn traced into a new sub-graph, tapes paused."""
+        graph = ir.Graph(name)
+        with self.inside(graph), autodiff.paused():
+            result = fn(graph) if pass_graph else fn()
+        return graph, result
+
+    def forget_assigned(self, *graphs):
+        """After a control-flow node, a variable one of its sub-graphs assigns must be read anew."""
+        for graph in graphs:
+            for node in _all_nodes(graph):
+                if node.kind == ir.ASSIGN_VARIABLE:
+                    self.variables.pop(id(node.payload), None)
 
     # -- variables, captured by reference --
     def read_variable(self, variable):
@@ -82,6 +123,26 @@ class Trace:
     def print_values(self, bufs, render):
         """tf.print: `render(values)` formats the host values of `bufs` at every run."""
         self.graph.add(ir.PRINT, [self.value_of(b) for b in bufs], {}, [], payload=render)
+
+
+def _all_nodes(graph):
+    for node in graph.nodes:
+        yield node
+        if node.kind in (ir.IF, ir.WHILE):
+            for sub in node.payload:
+                if isinstance(sub, ir.Graph):
+                    yield from _all_nodes(sub)
+
+
+def captures(graph, outputs=()):
+    """The outer graphs' Values that `graph`'s nodes (or its `outputs`) use, in first-use order."""
+    seen, out = set(), []
+    used = [v for node in graph.nodes for v in node.inputs] + list(outputs)
+    for value in used:
+        if value.node.graph is not graph and id(value) not in seen:
+            seen.add(id(value))
+            out.append(value)
+    return out
 
 
 def _arg_names(primitive):
