@@ -253,6 +253,13 @@ def _def(name, params, nonlocals, body):
                            decorator_list=[], returns=None, type_params=[])
 
 
+def _unbind(name):
+    """`try: del name / except NameError: pass`: back to undefined, as before the statement."""
+    return ast.Try(body=[ast.Delete(targets=[ast.Name(id=name, ctx=ast.Del())])],
+                   handlers=[ast.ExceptHandler(type=_load("NameError"), name=None, body=[ast.Pass()])],
+                   orelse=[], finalbody=[])
+
+
 def _state_defs(get_fn, set_fn, names):
     """get_state() -> tuple of the names' values (UNDEFINED where unbound); set_state(values)."""
     reads = [ast.Call(func=ast.Attribute(value=_load("ag__"), attr="read", ctx=ast.Load()),
@@ -266,7 +273,8 @@ def _state_defs(get_fn, set_fn, names):
                                                                                      attr="UNDEFINED", ctx=ast.Load())]),
                       body=[ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())],
                                        value=ast.Subscript(value=_load("values__"), slice=ast.Constant(value=i),
-                                                           ctx=ast.Load()))], orelse=[])
+                                                           ctx=ast.Load()))],
+                      orelse=[_unbind(n)])
                for i, n in enumerate(names)]
     setter = _def(set_fn, ["values__"], names, assigns)
     return [getter, setter]
@@ -414,6 +422,12 @@ class _OneBranchOnly:
 
     def __repr__(self):
         return f"<undefined: {self._message}>"
+
+
+def check_defined(value):
+    """Raise the explanation when a traced function returns a name left undefined on some path."""
+    if isinstance(value, _OneBranchOnly):
+        raise ValueError(value.__dict__["_message"])
 
 
 def _tensor_state(values, names, where):

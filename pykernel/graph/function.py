@@ -233,6 +233,7 @@ def _graph_outputs(tracing, result):
     Python objects are returned as they are."""
     outputs, layout = [], []
     for leaf in nest.flatten(result):
+        autograph.check_defined(leaf)
         if isinstance(leaf, Variable):
             leaf = leaf.read_value()
         elif isinstance(leaf, (bool, int, float)):
