@@ -29,11 +29,20 @@ newaxis = None
 def executing_eagerly():
     """False while a tf.function is being traced (or in TF 1 graph mode), True otherwise."""
     from .graph.trace import current
-    return current() is None
+    from .graph.compat_v1 import executing_eagerly as _not_building_a_graph
+    return current() is None and _not_building_a_graph()
 
 
 def is_tensor(x):
     return isinstance(x, (Tensor, Variable))
+
+
+# TF 1 graph mode: wraps the ops above so that they record while a graph is built
+from .graph import compat_v1 as _compat_v1  # noqa: E402
+_compat_v1.install(globals())
+from .graph.compat_v1 import control_dependencies, group, no_op  # noqa: E402,F401
+from .graph.compat_v1_session import Session  # noqa: E402,F401  (tf.compat.v1.Session, for TF 1 programs)
+from . import compat  # noqa: E402,F401
 
 
 def __getattr__(name):
