@@ -9,9 +9,10 @@ placeholders have None dimensions, so the record is kept at the level of public 
 inside an internal `tf.function`, so that runs with the same feed shapes replay one traced
 primitive program.
 
-A node's static shape comes from running its op once on symbolic stand-ins (a throwaway
-trace that computes nothing), twice: with None dims as two different large primes. Dims
-that differ between the two runs depend on a None dim and are None.
+A node's static shape comes from running its op on symbolic stand-ins (a throwaway trace
+that computes nothing), twice: with None dims as two different large primes (and a tensor of
+unknown rank as a scalar, then as a (prime, 1) matrix). Dims that differ between the two
+runs depend on a None dim and are None; a rank that differs is unknown.
 
 Outside graph building the op wrappers cost one global flag check (`_active`) and the call.
 
@@ -99,6 +100,7 @@ def graph_context(delta):
         _contexts += delta
         _update_active()
 
+
 # ---------------------------------------------------------------- static shape inference
 
 _BIG = 4096
@@ -143,16 +145,13 @@ class _World:
         value = self.values.get(id(tensor))
         if value is None:
             dims = _dims(tensor.shape)
-            if dims is None:
-                raise _UnknownRank
-            shape = tuple(self.sentinel if d is None else d for d in dims)
+            if dims is None:   # unknown rank: a scalar in one world, (sentinel, 1) in the other
+                shape = () if self.sentinel == _SENTINELS[0] else (self.sentinel, 1)
+            else:
+                shape = tuple(self.sentinel if d is None else d for d in dims)
             value = Tensor(self.graph.placeholder(shape, tensor.dtype), self.trace.backend, shape, tensor.dtype)
             self.values[id(tensor)] = value
         return value
-
-
-class _UnknownRank(Exception):
-    pass
 
 
 def _run_op(fn, args, kwargs, lookup):
@@ -170,11 +169,13 @@ def _infer(op):
                 for world in op.graph._inference_worlds():
                     with world.active():
                         results.append(_run_op(op._fn, op._args, op._kwargs, world.stand_in))
-            except _UnknownRank:
-                return _infer_unknown_rank(op)
             except OperatorNotAllowedInGraphError as error:
+                if any(_dims(t.shape) is None for t in op._inputs):
+                    return _infer_unknown_rank(op)
                 return _infer_fallback(op, error, ones=False)
             except Exception as error:
+                if any(_dims(t.shape) is None for t in op._inputs):
+                    return _infer_unknown_rank(op)
                 if not any(None in (_dims(t.shape) or ()) for t in op._inputs):
                     raise
                 return _infer_fallback(op, error)
@@ -184,7 +185,8 @@ def _infer(op):
     specs = []
     for leaves in zip(*flats):
         if isinstance(leaves[0], Tensor):
-            dims = tuple(a if a == b else None for a, b in zip(leaves[0].shape, leaves[1].shape))
+            a, b = tuple(leaves[0].shape), tuple(leaves[1].shape)
+            dims = None if len(a) != len(b) else tuple(x if x == y else None for x, y in zip(a, b))
             specs.append((dims, leaves[0].dtype))
     return results[0], specs, flats
 
@@ -240,7 +242,8 @@ _TYPE_NAMES = {
     "unstack": "Unpack", "one_hot": "OneHot", "transpose": "Transpose", "gather": "GatherV2",
 }
 _NAMES = {
-    "add": "Add", "subtract": "Sub", "multiply": "Mul", "truediv": "truediv", "divide": "truediv", "getitem": "strided_slice", "print_": "PrintV2",
+    "add": "Add", "subtract": "Sub", "multiply": "Mul", "truediv": "truediv", "divide": "truediv",
+    "getitem": "strided_slice", "print_": "PrintV2",
     "zeros": "zeros", "ones": "ones", "normal": "random_normal", "uniform": "random_uniform",
     "truncated_normal": "truncated_normal", "concat": "concat", "stack": "stack", "unstack": "unstack",
     "one_hot": "one_hot", "transpose": "transpose", "range": "range", "zeros_like": "zeros_like",
@@ -344,9 +347,12 @@ def _is_op(name, value):
 
 def install(namespace):
     """Wrap (in place) the public ops of the pykernel namespace `namespace` (a module dict) and
-    of its tf.math, tf.nn, tf.linalg and tf.random; make `tf.Variable(...)` a graph variable
+    of its tf.math, tf.nn, tf.linalg, tf.random and pykernel.ops; make `tf.Variable(...)` a graph variable
     while a graph is built."""
-    for module in (namespace, *(vars(namespace[m]) for m in ("math", "nn", "linalg", "random"))):
+    # pykernel.ops too: Tensor's and Variable's operators call the ops through it, so that
+    # `eager_tensor + graph_tensor` and `variable * graph_tensor` are recorded as well
+    modules = ("math", "nn", "linalg", "random", "ops")
+    for module in (namespace, *(vars(namespace[m]) for m in modules)):
         for name, value in list(module.items()):
             if _is_op(name, value):
                 module[name] = wrap(value)

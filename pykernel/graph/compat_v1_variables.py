@@ -42,8 +42,9 @@ class GraphVariable(Variable):
         graph._variables.append(self)
         self._op = Operation(graph, "read", "VarHandleOp", base, payload=self, reads=[self], exact_name=True)
         self._op._set_outputs([(tuple(self.shape), self.dtype)])
-        self._initializer = Operation(graph, "init", "AssignVariableOp", f"{base}/Assign", payload=[(self, self._initial)],
-                                      writes=[self], extra_inputs=[self._initial] if isinstance(self._initial, GraphTensor) else ())
+        graph_initial = [self._initial] if isinstance(self._initial, GraphTensor) else []
+        self._initializer = Operation(graph, "init", "AssignVariableOp", f"{base}/Assign",
+                                      payload=[(self, self._initial)], writes=[self], extra_inputs=graph_initial)
 
     @property
     def graph(self):
@@ -130,10 +131,6 @@ class GraphVariable(Variable):
 
     def __repr__(self):
         return f"<tf.Variable '{self.name}' shape={as_shape(self.shape)} dtype={self.dtype.name}>"
-
-
-def _as_variable_list(var_list, graph):
-    return list(global_variables(graph) if var_list is None else var_list)
 
 
 def global_variables(graph=None, scope=None):
