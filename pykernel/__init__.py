@@ -8,6 +8,7 @@ from .autodiff import GradientTape  # noqa: F401
 from .dtypes import DType, as_dtype, bool_ as bool, float32, float64, int32, int64, uint8  # noqa: F401,A001
 from .graph import TensorSpec, function, init_scope  # noqa: F401
 from .graph.control_flow import TensorArray, cond, while_loop  # noqa: F401
+from .module import Module, name_scope  # noqa: F401
 from .ops import *  # noqa: F401,F403
 from .ops import abs, pow, print, range, round, slice  # noqa: F401,A001
 from .tensor import Tensor, TensorShape, convert_to_tensor  # noqa: F401

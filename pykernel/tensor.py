@@ -67,7 +67,19 @@ class Tensor:
         return self._backend
 
     # -- reading values: the only sync points --
+    @property
     def numpy(self):
+        """`t.numpy()`; a symbolic tensor (inside tf.function) has no such attribute, as in TF,
+        so `hasattr(t, "numpy")` tells an eager tensor from a traced one."""
+        name = self._symbolic_name()
+        if name is not None:
+            raise AttributeError(
+                f"'Tensor' object has no attribute 'numpy': {name!r} is a symbolic tensor inside tf.function, "
+                "which has no value while the function is traced (return it, or use tf.print to see it "
+                "at every call, or debug with tf.config.run_functions_eagerly(True))")
+        return self._to_numpy
+
+    def _to_numpy(self):
         return self._backend.to_numpy(self._buf)
 
     def tolist(self):
@@ -348,9 +360,9 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None, backend=Non
         target = dtype or own
         if dtype is None and dtype_hint is not None:
             hint = dtypes.as_dtype(dtype_hint)
-            # Python literals adopt the hint when no precision is lost: ints become any
-            # numeric dtype, floats any floating dtype (TF's weak typing of literals).
-            if (own.kind == "i" and not hint.is_bool) or (own.kind == "f" and hint.is_floating) \
+            # Python literals adopt the hint when no precision is lost: bools become any
+            # dtype, ints any numeric dtype, floats any floating dtype (TF's weak typing).
+            if own.is_bool or (own.kind == "i" and not hint.is_bool) or (own.kind == "f" and hint.is_floating) \
                     or own is hint:
                 target = hint
         flat = _coerce_flat(flat, target, value)

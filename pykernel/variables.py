@@ -4,6 +4,7 @@ import itertools
 from . import autodiff, dtypes
 from .autodiff import is_recording, record
 from .errors import InvalidArgumentError
+from .module import current_name_scope
 from .tensor import Tensor, TensorShape, convert_to_tensor
 
 _names = itertools.count()
@@ -19,7 +20,8 @@ class Variable:
     __array_priority__ = 100
 
     def __init__(self, initial_value, trainable=True, name=None, dtype=None, shape=None, **_ignored):
-        from .graph.trace import current, init_scope
+        from .graph.trace import current, init_scope, variable_created
+        variable_created()
         tracing = current()
         if callable(initial_value):
             with init_scope():   # inside tf.function, variables are created eagerly (TF's lifting)
@@ -33,7 +35,8 @@ class Variable:
             value = _lifted(value, tracing)
         self._value = value
         self._trainable = bool(trainable)
-        self._name = name or f"Variable_{next(_names)}"
+        scope = current_name_scope()
+        self._name = scope + name if name else scope + "Variable" if scope else f"Variable_{next(_names)}"
 
     # -- metadata --
     @property

@@ -16,11 +16,13 @@ import inspect
 import weakref
 
 from .. import autodiff, backends, nest
+from ..errors import InvalidArgumentError
 from ..tensor import Tensor, convert_to_tensor
 from ..variables import Variable
 from . import autograph, ir, trace
-from .replay import Program
-from .signature import TensorSpec, apply_input_signature, cache_key, canonical_leaves
+from .replay import Program, inline
+from .signature import (TensorSpec, apply_input_signature, cache_key, canonical_leaves, flatten_up_to,
+                        leaf_key)
 
 _run_eagerly = False
 
@@ -49,6 +51,7 @@ class Function:
         self._instance = None
         self._concrete = {}      # cache key -> ConcreteFunction
         self._tracing_count = 0
+        self._traced_before = False   # variables may be created on the first trace only
         self._bound = weakref.WeakKeyDictionary()
         try:
             self._signature = inspect.signature(python_function)
@@ -96,11 +99,13 @@ class Function:
     # ------------------------------------------------------------ calling
 
     def __call__(self, *args, **kwargs):
-        if _run_eagerly or trace.current() is not None or autodiff.is_recording():
-            # eager debugging; a call inside another trace is inlined into it; a tape outside
-            # must see every op to differentiate through the call
+        if _run_eagerly or autodiff.is_recording():
+            # eager debugging; a tape must see every op to differentiate through the call
             return self._call_python(args, kwargs)
         concrete, flat = self._concrete_for(args, kwargs)
+        caller = trace.current()
+        if caller is not None:   # called while another function traces: inlined into its graph
+            return concrete._inline(caller, flat)
         return concrete._call_flat(flat)
 
     def _canonical(self, args, kwargs):
@@ -137,10 +142,20 @@ class Function:
         return concrete, [leaf for leaf in flat if isinstance(leaf, Tensor)]
 
     def _trace(self, args, kwargs, flat):
+        """A new ConcreteFunction. As in TF, only the first trace may create variables; if it
+        does, the function is traced again (without creating them) and that trace is kept."""
+        first = not self._traced_before
+        concrete, created_variables = self._trace_graph(args, kwargs, flat, may_create_variables=first)
+        self._traced_before = True
+        if created_variables:
+            concrete, _ = self._trace_graph(args, kwargs, flat, may_create_variables=False)
+        return concrete
+
+    def _trace_graph(self, args, kwargs, flat, may_create_variables):
         backend = _device_of(self._name, flat)
         graph = ir.Graph(self._name)
         names = _argument_names(self._signature, self._instance is not None, args, kwargs)
-        with trace.tracing(backend, graph) as tracing:
+        with trace.tracing(backend, graph, may_create_variables) as tracing:
             symbolic = []
             for leaf, name in zip(flat, names):
                 if isinstance(leaf, (Tensor, TensorSpec)):
@@ -157,8 +172,11 @@ class Function:
         graph.outputs = [v for v in outputs if v is not None]
         self._tracing_count += 1
         tensor_inputs = [leaf for leaf in flat if isinstance(leaf, (Tensor, TensorSpec))]
-        return ConcreteFunction(self, graph, Program(graph, backend, outputs), backend, result, outputs, layout,
-                                [(tuple(t.shape), t.dtype) for t in tensor_inputs])
+        structured_inputs = nest.pack_sequence_as((args, kwargs), [
+            TensorSpec(leaf.shape, leaf.dtype) if isinstance(leaf, (Tensor, TensorSpec)) else leaf for leaf in flat])
+        concrete = ConcreteFunction(self, graph, Program(graph, backend, outputs), backend, result, outputs, layout,
+                                    [(tuple(t.shape), t.dtype) for t in tensor_inputs], structured_inputs)
+        return concrete, tracing.created_variables
 
     # ------------------------------------------------------------ introspection
 
@@ -197,11 +215,16 @@ def _weakrefable(obj):
 
 
 def _device_of(name, flat):
-    devices = {leaf.backend for leaf in flat if isinstance(leaf, Tensor)}
+    devices = {_real(leaf.backend) for leaf in flat if isinstance(leaf, Tensor)}
     if len(devices) > 1:
         raise ValueError(f"{name}: tensor arguments live on different devices "
                          f"({', '.join(sorted(b.device_name for b in devices))}); move them to one")
-    return devices.pop() if devices else backends.default()
+    return devices.pop() if devices else _real(backends.default())
+
+
+def _real(backend):
+    """The device a tracer (of an enclosing trace) records for."""
+    return backend.inner if isinstance(backend, trace.TracingBackend) else backend
 
 
 def _argument_names(signature, skip_first, args, kwargs):
@@ -250,8 +273,10 @@ def _graph_outputs(tracing, result):
 class ConcreteFunction:
     """One trace: its graph and the program that replays it (`f.get_concrete_function(...)`)."""
 
-    def __init__(self, function, graph, program, backend, structured_outputs, outputs, layout, input_specs):
+    def __init__(self, function, graph, program, backend, structured_outputs, outputs, layout, input_specs,
+                 structured_inputs):
         self._function = function
+        self._structured_inputs = structured_inputs   # (args, kwargs), TensorSpecs where tensors were
         self._output_values = outputs   # per output leaf: its graph Value, or None for a Python leaf
         self.graph = graph
         self._program = program
@@ -278,18 +303,43 @@ class ConcreteFunction:
         return self._program.dispatch_count
 
     def __call__(self, *args, **kwargs):
-        """Run on arguments matching the trace: its tensors' shapes and dtypes, its Python values."""
-        _, _, flat = self._function._canonical(args, kwargs)
-        tensors = [leaf for leaf in flat if isinstance(leaf, Tensor)]
-        given = [(tuple(t.shape), t.dtype) for t in tensors]
-        if given != self._input_specs:
-            raise TypeError(f"{self.name}: this concrete function was traced for inputs "
-                            f"{_describe(self._input_specs)}, got {_describe(given)}")
+        """Run on arguments matching the trace: tensors (or values convertible to them) of its
+        shapes and dtypes, the same Python values."""
+        function = self._function
+        if function._signature is not None:
+            args, kwargs = function._bound_arguments(args, kwargs)
+        flat = flatten_up_to(self._structured_inputs, (tuple(args), dict(kwargs)))
+        if flat is None:
+            raise TypeError(f"{self.name}: this concrete function was traced for arguments "
+                            f"{self._structured_inputs!r}, got a different structure: {(args, kwargs)!r}")
+        traced = nest.flatten(self._structured_inputs)
+        tensors = []
+        for leaf, spec in zip(flat, traced):
+            if isinstance(spec, TensorSpec):
+                tensor = leaf if isinstance(leaf, Tensor) else convert_to_tensor(
+                    leaf.read_value() if isinstance(leaf, Variable) else leaf, dtype_hint=spec.dtype)
+                if tensor.dtype is not spec.dtype or tuple(tensor.shape) != tuple(spec.shape):
+                    raise InvalidArgumentError(
+                        f"{self.name}: this concrete function was traced for inputs {_describe(self._input_specs)}; "
+                        f"argument {len(tensors)} is a {tensor.dtype.name} tensor of shape {list(tensor.shape)}, "
+                        f"expected {spec.dtype.name}{list(spec.shape)}")
+                tensors.append(tensor)
+            elif leaf is not spec and leaf_key(leaf) != leaf_key(spec):
+                raise TypeError(f"{self.name}: this concrete function was traced with the Python value "
+                                f"{spec!r}, got {leaf!r}; call the tf.function itself to trace for a new value")
         return self._call_flat(tensors)
 
     def _call_flat(self, tensors):
         backend = self._backend
         buffers = self._program.run([t._buf for t in tensors])
+        flat = [leaf if value is None else Tensor(buf, backend, value.shape, value.dtype)
+                for leaf, value, buf in zip(self._layout, self._output_values, buffers)]
+        return nest.pack_sequence_as(self.structured_outputs, flat)
+
+    def _inline(self, caller, tensors):
+        """This graph recorded into the trace `caller` (a call from another traced function)."""
+        backend = caller.backend
+        buffers = inline(self.graph, self._output_values, caller, [t._buf for t in tensors])
         flat = [leaf if value is None else Tensor(buf, backend, value.shape, value.dtype)
                 for leaf, value, buf in zip(self._layout, self._output_values, buffers)]
         return nest.pack_sequence_as(self.structured_outputs, flat)

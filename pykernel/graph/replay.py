@@ -196,3 +196,62 @@ def _primitive_step(node, ins, outs, free, call):
         for s in free:
             env[s] = None
     return multi_step
+
+
+def inline(graph, outputs, tracing, inputs):
+    """Record `graph` into the active trace `tracing`, its placeholders bound to `inputs`
+    (buffers or Values there): a tf.function called while another one traces becomes part of
+    the caller's graph, as TF inlines a function call. Returns the buffers of `outputs`."""
+    backend = tracing.backend
+    env = {id(v): buf for v, buf in zip(graph.inputs, inputs)}
+    live = _live_nodes(graph, outputs)
+    for node in graph.nodes:
+        kind = node.kind
+        if id(node) not in live or kind == ir.PLACEHOLDER:
+            continue
+        ins = [env.get(id(v), v) for v in node.inputs]   # a Value not in env: captured from the caller
+        if kind == ir.CONSTANT:
+            results = [node.payload]
+        elif kind == ir.READ_VARIABLE:
+            results = [tracing.read_variable(node.payload)]
+        elif kind == ir.ASSIGN_VARIABLE:
+            tracing.assign_variable(node.payload, ins[0])
+            results = []
+        elif kind == ir.RANDOM_UNIFORM:
+            results = [backend.random_uniform_from(node.attrs["shape"], node.payload)]
+        elif kind == ir.CHECK_VALUES:
+            backend.check_values(ins[0], *node.payload)
+            results = []
+        elif kind == ir.PRINT:
+            tracing.print_values(ins, node.payload)
+            results = []
+        elif kind in (ir.IF, ir.WHILE):
+            copy = tracing.graph.add(kind, [tracing.value_of(b) for b in ins], dict(node.attrs),
+                                     [(v.shape, v.dtype) for v in node.outputs], payload=node.payload)
+            tracing.forget_assigned(*[g for g in node.payload if isinstance(g, ir.Graph)])
+            results = list(copy.outputs)
+        else:
+            results = _call_primitive(getattr(backend, kind), node.payload, ins)
+        for value, buf in zip(node.outputs, results):
+            env[id(value)] = buf
+    return [None if v is None else env.get(id(v), v) for v in outputs]
+
+
+def _call_primitive(call, payload, ins):
+    """A recorded primitive called again on `ins`: its outputs as a list."""
+    kinds, static, layout, structured = payload
+    args, position = [], 0
+    for kind, value, shape in zip(kinds, static, layout):
+        if kind == "a":
+            args.append(value)
+        elif kind == "b":
+            args.append(ins[position])
+            position += 1
+        elif kind == "l":
+            args.append(list(ins[position:position + shape]))
+            position += shape
+        else:
+            args.append(dict(zip(shape, ins[position:position + len(shape)])))
+            position += len(shape)
+    result = call(*args)
+    return [result[0], *result[1].values()] if structured else [result]

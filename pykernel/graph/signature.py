@@ -1,11 +1,12 @@
 """Input signatures: `tf.TensorSpec`, and the trace-cache key of a call's arguments.
 
 TF's rules: tensors (and NumPy arrays) are matched by shape and dtype; Python values
-(numbers, strings, None, tuples of them) by value, so a new value retraces; Variables by
+(numbers, strings, None, tuples of them) by value, so a new value retraces (and equal numbers
+share a trace whatever their type: 1, 1.0 and True, as in TF); Variables by
 identity (they are captured by reference); other objects by equality when hashable, else
 by identity.
 """
-from .. import dtypes, nest
+from .. import backends, dtypes, nest
 from ..tensor import Tensor, TensorShape, convert_to_tensor
 from ..variables import Variable
 
@@ -72,14 +73,16 @@ def _structure(x):
     return "*"
 
 
-def _leaf_key(leaf):
+def leaf_key(leaf):
     if isinstance(leaf, Tensor):
         return ("tensor", tuple(leaf.shape), leaf.dtype.name, leaf.backend.device_name)
-    if isinstance(leaf, TensorSpec):
-        return ("tensor", tuple(leaf.shape), leaf.dtype.name, None)
+    if isinstance(leaf, TensorSpec):   # traced on the default device, as a call with tensors there is
+        return ("tensor", tuple(leaf.shape), leaf.dtype.name, backends.default().device_name)
     if isinstance(leaf, Variable):
         return ("variable", id(leaf))
-    if leaf is None or isinstance(leaf, (bool, int, float, str, bytes)):
+    if isinstance(leaf, (bool, int, float)):
+        return ("number", leaf)
+    if leaf is None or isinstance(leaf, (str, bytes)):
         return ("python", type(leaf).__name__, leaf)
     try:
         hash(leaf)
@@ -98,29 +101,56 @@ def canonical_leaves(args):
 
 
 def cache_key(args, flat):
-    return (_structure(args), tuple(_leaf_key(leaf) for leaf in flat))
+    return (_structure(args), tuple(leaf_key(leaf) for leaf in flat))
 
 
 def apply_input_signature(function_name, input_signature, args):
     """Check `args` (the positional arguments) against `input_signature` and convert Python
-    values to tensors of the spec's dtype, as TF does; a mismatch raises naming the argument."""
+    values to tensors of the spec's dtype, as TF does (a list where a TensorSpec stands is one
+    tensor); a mismatch raises naming the argument."""
     if len(args) != len(input_signature):
         raise TypeError(f"{function_name}: the input_signature has {len(input_signature)} argument(s), but "
                         f"{len(args)} were given")
-    out = []
-    for index, (arg, spec) in enumerate(zip(args, input_signature)):
-        spec_leaves, arg_leaves = nest.flatten(spec), nest.flatten(arg)
-        if _structure(spec) != _structure(arg) or len(spec_leaves) != len(arg_leaves):
-            raise TypeError(f"{function_name}: argument {index} has structure {_structure(arg)}, but the "
-                            f"input_signature expects {_structure(spec)}")
-        converted = []
-        for leaf, leaf_spec in zip(arg_leaves, spec_leaves):
-            tensor = leaf if isinstance(leaf, Tensor) else convert_to_tensor(
-                leaf.read_value() if isinstance(leaf, Variable) else leaf, dtype_hint=leaf_spec.dtype)
-            if not leaf_spec.is_compatible_with(tensor):
-                raise TypeError(
-                    f"{function_name}: argument {index} is a tensor with shape {tuple(tensor.shape)} and "
-                    f"dtype {tensor.dtype.name}, which does not match the input_signature's {leaf_spec!r}")
-            converted.append(tensor)
-        out.append(nest.pack_sequence_as(arg, converted))
-    return tuple(out)
+    return tuple(_matched(function_name, index, spec, arg)
+                 for index, (arg, spec) in enumerate(zip(args, input_signature)))
+
+
+def _matched(function_name, index, spec, arg):
+    if isinstance(spec, TensorSpec):
+        if isinstance(arg, Variable):
+            arg = arg.read_value()
+        try:
+            tensor = arg if isinstance(arg, Tensor) else convert_to_tensor(arg, dtype_hint=spec.dtype)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{function_name}: argument {index} ({arg!r}) cannot be a tensor for the "
+                            f"input_signature's {spec!r}: {error}") from None
+        if not spec.is_compatible_with(tensor):
+            raise TypeError(
+                f"{function_name}: argument {index} is a tensor with shape {tuple(tensor.shape)} and "
+                f"dtype {tensor.dtype.name}, which does not match the input_signature's {spec!r}")
+        return tensor
+    same = isinstance(spec, dict) and isinstance(arg, dict) and sorted(spec) == sorted(arg) or \
+        isinstance(spec, (list, tuple)) and isinstance(arg, (list, tuple)) and len(spec) == len(arg)
+    if not same:
+        raise TypeError(f"{function_name}: argument {index} has structure {_structure(arg)}, but the "
+                        f"input_signature expects {_structure(spec)}")
+    if isinstance(spec, dict):
+        return {k: _matched(function_name, index, spec[k], arg[k]) for k in arg}
+    items = [_matched(function_name, index, s, a) for s, a in zip(spec, arg)]
+    return type(arg)(*items) if hasattr(arg, "_fields") else type(arg)(items)
+
+
+def flatten_up_to(structure, value):
+    """`value`'s parts where `structure` has leaves (a whole list where a TensorSpec stands),
+    or None if the two differ in structure above them."""
+    if isinstance(structure, dict):
+        if not isinstance(value, dict) or sorted(structure) != sorted(value):
+            return None
+        parts = [flatten_up_to(structure[k], value[k]) for k in sorted(structure)]
+    elif isinstance(structure, (list, tuple)):
+        if not isinstance(value, (list, tuple)) or len(structure) != len(value):
+            return None
+        parts = [flatten_up_to(s, v) for s, v in zip(structure, value)]
+    else:
+        return [value]
+    return None if any(p is None for p in parts) else [leaf for part in parts for leaf in part]

@@ -37,8 +37,10 @@ def current():
 class Trace:
     """What one trace records into: its graph, its backend, the variables it touched."""
 
-    def __init__(self, inner, graph):
+    def __init__(self, inner, graph, may_create_variables=True):
         self.graph = graph
+        self.may_create_variables = may_create_variables
+        self.created_variables = 0
         self.backend = TracingBackend(inner, self)
         self.variables = {}    # id(variable) -> (variable, current Value or real buffer)
         self.constants = {}    # (id(graph), id(real buffer)) -> (buffer, its Const Value)
@@ -286,11 +288,13 @@ for _name in PRIMITIVES:
 
 
 @contextlib.contextmanager
-def tracing(inner, graph):
+def tracing(inner, graph, may_create_variables=True):
     """Trace into `graph` for the real backend `inner`: its tracer is the default device inside."""
-    trace = Trace(inner, graph)
+    trace = Trace(inner, graph, may_create_variables)
     stack = _local.__dict__.setdefault("stack", [])
+    creating = _local.__dict__.setdefault("creating", [])   # init_scope leaves this one alone
     stack.append(trace)
+    creating.append(trace)
     backends.tracing += 1
     try:
         with backends.using(trace.backend):
@@ -298,6 +302,22 @@ def tracing(inner, graph):
     finally:
         backends.tracing -= 1
         stack.pop()
+        creating.pop()
+
+
+def variable_created():
+    """tf.Variable() calls this: each active trace counts it, and one that may not create
+    variables (any trace but a function's first) raises TF's error."""
+    creating = getattr(_local, "creating", None)
+    if not creating:
+        return
+    if not all(trace.may_create_variables for trace in creating):
+        raise ValueError(
+            "tf.function only supports singleton tf.Variables created on the first call. Make sure the "
+            f"tf.Variable is only created once or created outside tf.function{_user_line()}. See "
+            "https://www.tensorflow.org/guide/function#creating_tfvariables for more information.")
+    for trace in creating:
+        trace.created_variables += 1
 
 
 @contextlib.contextmanager
