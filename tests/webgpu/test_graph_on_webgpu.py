@@ -201,11 +201,11 @@ def test_fit_cnn_sgd_momentum_traced_equals_eager_on_webgpu(gpu, on_device):
 
 # ---------------------------------------------------------------- flat memory over 500 replays
 
-# The native device encodes every dispatch between two host reads into one command buffer
-# (native.py submits at a read), so RSS's high-water mark follows the longest run of steps
-# without a read: measured on lavapipe, +10 MB for 250 steps, +15 MB for 500, +24 MB for
-# 1000, kept by the allocator afterwards. The warm-up is one run as long as the measured one,
-# so the measured run starts at that mark; a second run of 500 then adds ~0.2 MB.
+# The first few hundred replays still fill bounded things: the bind-group cache (pool buffers
+# come back in new combinations; capped at native.CACHE_LIMIT) and a few more pool buffers
+# (129 after 50 steps, 148 after 500, then flat). The measured run follows 500 warm-up steps.
+# (Unbounded before: one command buffer per run of unread steps, +15 MB RSS over 500; the
+# device now also submits every native.SUBMIT_EVERY dispatches.)
 _WARMUP = 500
 
 

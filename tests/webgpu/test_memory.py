@@ -128,6 +128,18 @@ def test_kernel_parameters_are_not_uniforms_on_native(gpu):
     assert gpu.device.max_storage_buffers_per_stage <= native.KERNEL_STORAGE_BUFFERS
 
 
+def test_unread_work_is_submitted_in_bounded_batches_on_native(gpu, on_device):
+    """A loop that never reads back must not encode into one command buffer without end."""
+    if not isinstance(gpu.device, native.NativeDevice):
+        pytest.skip("not the native device")
+    with on_device("webgpu"):
+        x = tf.ones((4,))
+        for _ in range(native.SUBMIT_EVERY + 10):
+            x = x + 1.0
+        assert 0 < gpu.device._pending < native.SUBMIT_EVERY
+        assert x.numpy()[0] == native.SUBMIT_EVERY + 11
+
+
 # ------------------------------------------------------------------ the device-memory budget
 
 def test_allocation_over_the_budget_names_the_tensor_and_the_budget(gpu, on_device):

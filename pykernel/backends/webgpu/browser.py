@@ -19,6 +19,10 @@ OP_DISPATCH = 4
 OP_CREATE_UNIFORM = 5
 OP_RELEASE_UNIFORMS = 6
 UNIFORM_CACHE_LIMIT = 4096
+# Work batched before it goes to the runtime even without a read: a loop that never reads
+# back would otherwise grow the batch (and the JS side's command buffer) without end.
+SUBMIT_EVERY_WORDS = 1 << 16
+SUBMIT_EVERY_BYTES = 64 << 20
 
 
 class BrowserDevice(Device):
@@ -93,6 +97,8 @@ class BrowserDevice(Device):
         uid = self._uniform(params) if params else 0
         self._words.extend((OP_DISPATCH, pipeline, uid, len(buffers), *buffers, *workgroups))
         self._pending = True
+        if len(self._words) >= SUBMIT_EVERY_WORDS or len(self._blob) >= SUBMIT_EVERY_BYTES:
+            self.flush()
 
     def flush(self):
         if not self._pending:
