@@ -19,6 +19,10 @@ class UnavailableError(OpError, RuntimeError):
     """The device is lost or unavailable."""
 
 
+class FailedPreconditionError(OpError, RuntimeError):
+    """A variable was read before it was initialized (TF 1 graph mode's Session)."""
+
+
 class UnimplementedError(OpError, NotImplementedError):
     pass
 

@@ -27,7 +27,7 @@ import types
 
 from .. import autodiff, backends, dtypes, ops as _ops
 from ..ops import random as _random_ops
-from ..errors import OpError, OperatorNotAllowedInGraphError
+from ..errors import FailedPreconditionError, OperatorNotAllowedInGraphError  # noqa: F401  (re-exported)
 from ..tensor import Tensor
 from ..variables import Variable
 from . import ir, trace
@@ -40,9 +40,6 @@ _eager = True                 # disable_eager_execution() sets False (process-wi
 _contexts = 0                 # `Graph.as_default()` blocks open, in any thread
 _active = False               # graph building may be on somewhere: the one check op wrappers make
 
-
-class FailedPreconditionError(OpError, RuntimeError):
-    """A variable was read before it was initialized (tf.errors.FailedPreconditionError)."""
 
 # ---------------------------------------------------------------- mode state
 
@@ -358,8 +355,6 @@ def install(namespace):
                 module[name] = wrap(value)
     if "__new__" not in Variable.__dict__:
         Variable.__new__ = staticmethod(_variable_new)
-    from .. import errors
-    errors.FailedPreconditionError = FailedPreconditionError
 
 
 def _variable_new(cls, *args, **kwargs):

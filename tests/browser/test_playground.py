@@ -355,6 +355,41 @@ def stop_and_wait(page, runs, limit_s=5.0):
     return time.monotonic() - t0
 
 
+TRACED_IN_THE_PAGE = '''import pykernel as tf
+from pykernel import keras
+
+@tf.function
+def affine(x):
+    print("tracing affine")
+    tf.print("affine called")
+    return tf.matmul(x, tf.ones((3, 2))) + 1.0
+
+for _ in range(3):
+    y = affine(tf.ones((4, 3)))
+ops = [op.type for op in affine.get_concrete_function(tf.ones((4, 3))).graph.get_operations()]
+print("ops:", ops)
+model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, activation="tanh"), keras.layers.Dense(1)])
+model.compile(optimizer="sgd", loss="mse")
+model.fit(tf.ones((8, 2)), tf.zeros((8, 1)), batch_size=4, epochs=2, verbose=0)
+(y.device, affine.experimental_get_tracing_count(), model.train_function.experimental_get_tracing_count(),
+ y.tolist()[0])
+'''
+
+
+def test_tf_function_traces_once_and_fit_runs_traced_steps_in_the_page(playground):
+    page = playground
+    set_code(page, TRACED_IN_THE_PAGE)
+    run = click_and_wait(page, "#run-code")
+    assert run["ok"] is True, app(page, "lastError")
+    output = page.inner_text("#output")
+    assert output.count("tracing affine") == 1 and output.count("affine called") == 3
+    assert "BatchMatMulV2" in output and "Add" in output
+    device, traces, fit_traces, row = app(page, "lastResult")
+    assert device == "WebGPU:0" and traces == 1 and row == [4.0, 4.0]
+    assert 1 <= fit_traces <= 2   # the first trace creates the optimizer's variables, then one more
+    page.click("#reset-code")
+
+
 def test_the_page_stays_responsive_during_training(playground):
     page = playground
     runs = start_long_training(page)
