@@ -22,7 +22,7 @@ from ..variables import Variable
 from . import autograph, ir, trace
 from .replay import Program, inline
 from .signature import (TensorSpec, apply_input_signature, cache_key, canonical_leaves, flatten_up_to,
-                        leaf_key)
+                        leaf_key, tensor_for)
 
 _run_eagerly = False
 
@@ -171,11 +171,10 @@ class Function:
             outputs, layout = _graph_outputs(tracing, result)
         graph.outputs = [v for v in outputs if v is not None]
         self._tracing_count += 1
-        tensor_inputs = [leaf for leaf in flat if isinstance(leaf, (Tensor, TensorSpec))]
         structured_inputs = nest.pack_sequence_as((args, kwargs), [
             TensorSpec(leaf.shape, leaf.dtype) if isinstance(leaf, (Tensor, TensorSpec)) else leaf for leaf in flat])
         concrete = ConcreteFunction(self, graph, Program(graph, backend, outputs), backend, result, outputs, layout,
-                                    [(tuple(t.shape), t.dtype) for t in tensor_inputs], structured_inputs)
+                                    structured_inputs)
         return concrete, tracing.created_variables
 
     # ------------------------------------------------------------ introspection
@@ -273,8 +272,7 @@ def _graph_outputs(tracing, result):
 class ConcreteFunction:
     """One trace: its graph and the program that replays it (`f.get_concrete_function(...)`)."""
 
-    def __init__(self, function, graph, program, backend, structured_outputs, outputs, layout, input_specs,
-                 structured_inputs):
+    def __init__(self, function, graph, program, backend, structured_outputs, outputs, layout, structured_inputs):
         self._function = function
         self._structured_inputs = structured_inputs   # (args, kwargs), TensorSpecs where tensors were
         self._output_values = outputs   # per output leaf: its graph Value, or None for a Python leaf
@@ -283,7 +281,6 @@ class ConcreteFunction:
         self._backend = backend
         self.structured_outputs = structured_outputs
         self._layout = layout
-        self._input_specs = input_specs
 
     @property
     def inputs(self):
@@ -316,11 +313,10 @@ class ConcreteFunction:
         tensors = []
         for leaf, spec in zip(flat, traced):
             if isinstance(spec, TensorSpec):
-                tensor = leaf if isinstance(leaf, Tensor) else convert_to_tensor(
-                    leaf.read_value() if isinstance(leaf, Variable) else leaf, dtype_hint=spec.dtype)
+                tensor = tensor_for(spec, leaf)
                 if tensor.dtype is not spec.dtype or tuple(tensor.shape) != tuple(spec.shape):
                     raise InvalidArgumentError(
-                        f"{self.name}: this concrete function was traced for inputs {_describe(self._input_specs)}; "
+                        f"{self.name}: this concrete function was traced for inputs {_describe(traced)}; "
                         f"argument {len(tensors)} is a {tensor.dtype.name} tensor of shape {list(tensor.shape)}, "
                         f"expected {spec.dtype.name}{list(spec.shape)}")
                 tensors.append(tensor)
@@ -365,7 +361,7 @@ class ShapePolymorphicFunction:
     def __call__(self, *args, **kwargs):
         for leaf, spec in zip(nest.flatten((args, kwargs)), nest.flatten(self._specs)):
             if isinstance(spec, TensorSpec):
-                tensor = leaf if isinstance(leaf, Tensor) else convert_to_tensor(leaf, dtype_hint=spec.dtype)
+                tensor = tensor_for(spec, leaf)
                 if not spec.is_compatible_with(tensor):
                     raise TypeError(f"{self._function._name}: argument of shape {tuple(tensor.shape)} and "
                                     f"dtype {tensor.dtype.name} does not match {spec!r}")
@@ -381,8 +377,9 @@ class ShapePolymorphicFunction:
         return self._latest.graph
 
 
-def _describe(specs):
-    return ", ".join(f"{dtype.name}{list(shape)}" for shape, dtype in specs) or "no tensors"
+def _describe(leaves):
+    specs = [leaf for leaf in leaves if isinstance(leaf, TensorSpec)]
+    return ", ".join(f"{spec.dtype.name}{list(spec.shape)}" for spec in specs) or "no tensors"
 
 
 def function(func=None, input_signature=None, autograph=True, jit_compile=None, reduce_retracing=False,

@@ -115,12 +115,18 @@ def apply_input_signature(function_name, input_signature, args):
                  for index, (arg, spec) in enumerate(zip(args, input_signature)))
 
 
+def tensor_for(spec, value):
+    """`value` (a tensor, variable, NumPy array or Python value) as a tensor for `spec`: Python
+    values take the spec's dtype where they can, as in TF; the caller checks the result."""
+    if isinstance(value, Variable):
+        value = value.read_value()
+    return value if isinstance(value, Tensor) else convert_to_tensor(value, dtype_hint=spec.dtype)
+
+
 def _matched(function_name, index, spec, arg):
     if isinstance(spec, TensorSpec):
-        if isinstance(arg, Variable):
-            arg = arg.read_value()
         try:
-            tensor = arg if isinstance(arg, Tensor) else convert_to_tensor(arg, dtype_hint=spec.dtype)
+            tensor = tensor_for(spec, arg)
         except (TypeError, ValueError) as error:
             raise TypeError(f"{function_name}: argument {index} ({arg!r}) cannot be a tensor for the "
                             f"input_signature's {spec!r}: {error}") from None
