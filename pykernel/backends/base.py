@@ -202,6 +202,28 @@ class Backend:
         """
         raise NotImplementedError
 
+    def fused_elementwise(self, program, inputs, shape, dtype):
+        """A group of elementwise ops that graph/fuse.py found, in one call: the result of the
+        `program`'s last instruction over `inputs`, broadcast to `shape` (of `dtype`).
+
+        This reference runs the instructions one by one through this backend's own
+        primitives; a backend overrides it to run the group as one kernel."""
+        values = list(inputs)
+        for kind, attr, args in program:
+            operands = [values[k] for k in args]
+            if kind == "unary":
+                values.append(self.unary(attr, *operands))
+            elif kind == "binary":
+                values.append(self.binary(attr, *operands))
+            elif kind == "where":
+                values.append(self.where(*operands))
+            elif kind == "cast":
+                values.append(self.cast(operands[0], attr))
+            else:   # a literal: (value, its dtype)
+                values.append(self.from_list([attr[0]], (), attr[1]))
+        result = values[-1]
+        return result if tuple(self.shape(result)) == tuple(shape) else self.broadcast_to(result, shape)
+
     def affine_warp(self, images, transforms, interpolation, fill_mode, fill_value):
         """Resample NHWC float `images` (n, h, w, c) through per-image projective transforms:
         TensorFlow's ImageProjectiveTransformV3 with the output size of the input.

@@ -8,14 +8,32 @@ after its last use, so buffers go back to the device's pool during the step, not
 end; constants stay in the program.
 """
 from ..tensor import Tensor
+from . import fuse as fusion
 from . import ir
+
+_fusion = {"enabled": True}
+
+
+def set_fusion(enabled):
+    """Whether programs built from now on fuse elementwise groups (graph/fuse.py); on by
+    default. tf.config.optimizer.set_experimental_options({"remapping": False}) turns it off."""
+    _fusion["enabled"] = bool(enabled)
+
+
+def fusion_enabled():
+    return _fusion["enabled"]
 
 
 class Program:
-    def __init__(self, graph, backend, outputs):
+    def __init__(self, graph, backend, outputs, fuse=None):
         self.backend = backend
         self.graph = graph
         live = _live_nodes(graph, outputs)
+        nodes = [n for n in graph.nodes if id(n) in live and n.kind != ir.PLACEHOLDER]
+        if fusion_enabled() if fuse is None else fuse:
+            read = backend.to_list if getattr(backend, "folds_literals", False) else None
+            nodes = fusion.fuse(nodes, {id(v) for v in outputs if v is not None}, read)
+        self.nodes = nodes   # what runs: the graph's live nodes, elementwise groups fused
         slot_of = {}
 
         def slot(value):
@@ -26,9 +44,7 @@ class Program:
         self.input_slots = [slot(v) for v in graph.inputs]
         constants = []
         steps = []
-        for node in graph.nodes:
-            if id(node) not in live or node.kind == ir.PLACEHOLDER:
-                continue
+        for node in nodes:
             if node.kind == ir.CONSTANT:
                 constants.append((slot(node.outputs[0]), node.payload))
                 continue

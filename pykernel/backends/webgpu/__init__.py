@@ -21,6 +21,7 @@ MAX_PENDING_VALUES = 16384
 
 class WebGPUBackend(Backend):
     name = "webgpu"
+    folds_literals = True   # graph/fuse.py writes one-element constants into fused kernels' code
 
     def __init__(self, device):
         self.device = device
@@ -155,6 +156,9 @@ class WebGPUBackend(Backend):
                                    [(cond, elementwise.broadcast_view(cond.shape, shape)),
                                     (b, elementwise.broadcast_view(b.shape, shape)),
                                     (a, elementwise.broadcast_view(a.shape, shape))], shape, a.dtype)
+
+    def fused_elementwise(self, program, inputs, shape, dtype):
+        return elementwise.run_fused(self, program, inputs, shape, dtype)
 
     def cast(self, x, dtype):
         expr, helpers = elementwise.cast_expr(x.dtype, dtype)

@@ -412,3 +412,85 @@ def run_map(backend, expr, inputs, out_shape, out_dtype, helpers=(), consts=(0, 
     params = _params(numel, row_pitch, shape, views, consts)
     backend.device.dispatch(pipeline, [arr.handle for arr, _ in inputs] + [out.handle], params, groups)
     return out
+
+
+# ------------------------------------------------------------------ fused groups
+
+def _wgsl_literal(value, dtype):
+    kind = wgsl_type(dtype)
+    if kind == "u32":
+        return f"{int(bool(value)) if dtype.is_bool else int(value)}u"
+    if kind == "i32":
+        return f"i32({int(value)})"
+    # by its bits: exact, and WGSL has no literal for inf or NaN
+    return f"bitcast<f32>({struct.unpack('<I', struct.pack('<f', value))[0]}u)"
+
+
+def _instruction(kind, attr, arg_dtypes):
+    """(WGSL expression over a, b, c, helper names, result dtype) of one fused instruction."""
+    if kind == "unary":
+        return unary_expr(attr, arg_dtypes[0])
+    if kind == "binary":
+        return binary_expr(attr, arg_dtypes[0])
+    if kind == "cast":
+        expr, helpers = cast_expr(arg_dtypes[0], attr)
+        return expr, helpers, attr
+    if kind == "where":   # where(cond, x, y): a = cond
+        return "select(c, b, a != 0u)", (), arg_dtypes[1]
+    raise ValueError(f"internal error: unknown fused instruction {kind!r}")
+
+
+def fused_source(program, in_dtypes):
+    """(helper functions + one function per instruction, statement lines, result name, helper
+    names): the WGSL that computes a fused program from loads v0, v1, ..."""
+    value_dtypes = list(in_dtypes)
+    functions, lines, helpers = [], [], set()
+    for j, (kind, attr, args) in enumerate(program):
+        name = f"t{j}"
+        if kind == "literal":
+            value, dtype = attr
+            lines.append(f"    let {name} = {_wgsl_literal(value, dtype)};")
+            value_dtypes.append(dtype)
+            continue
+        arg_dtypes = [value_dtypes[k] for k in args]
+        expr, needs, out_dtype = _instruction(kind, attr, arg_dtypes)
+        helpers.update(needs)
+        params = ", ".join(f"{'abc'[i]}: {wgsl_type(d)}" for i, d in enumerate(arg_dtypes))
+        functions.append(f"fn op{j}({params}) -> {wgsl_type(out_dtype)} {{ return {expr}; }}")
+        refs = ", ".join(f"v{k}" if k < len(in_dtypes) else f"t{k - len(in_dtypes)}" for k in args)
+        lines.append(f"    let {name} = op{j}({refs});")
+        value_dtypes.append(out_dtype)
+    return functions, lines, f"t{len(program) - 1}", helpers
+
+
+def run_fused(backend, program, inputs, out_shape, out_dtype):
+    """One map kernel for a fused elementwise group (graph/fuse.py): every input read through
+    its broadcasting view of `out_shape`, the instructions inlined, one write."""
+    out_shape = tuple(out_shape)
+    if len(out_shape) > MAX_RANK:
+        raise ValueError(f"WebGPU kernels support tensors of rank <= {MAX_RANK}, got {len(out_shape)}")
+    out = backend.empty(out_shape, out_dtype)
+    numel = math.prod(out_shape)
+    if numel == 0:
+        return out
+    shape, views = collapse(out_shape, [broadcast_view(x.shape, out_shape) for x in inputs])
+    in_types = tuple(wgsl_type(x.dtype) for x in inputs)
+    key = ("fused", program, tuple(x.dtype.name for x in inputs))
+
+    def make_wgsl():
+        functions, lines, result, helpers = fused_source(program, [x.dtype for x in inputs])
+        count = len(in_types)
+        bindings = "\n".join(f"@group(0) @binding({k + 1}) var<storage, read> in{k}: array<{t}>;"
+                             for k, t in enumerate(in_types))
+        return fill(template("map"), INPUTS=bindings, OUT_BINDING=count + 1, OUT_TYPE=wgsl_type(out_dtype),
+                    VIEW_VEC4S=max(1, 3 * count),
+                    OFFSETS="\n".join(f"    var o{k} = view_offset({k}u);" for k in range(count)),
+                    STEPS="\n".join(f"        o{k} = o{k} + j * view_stride({k}u, d);" for k in range(count)),
+                    LOADS="\n".join([f"    let v{k} = in{k}[o{k}];" for k in range(count)] + lines),
+                    EXPR=result, HELPERS="\n".join([HELPERS[h] for h in sorted(helpers)] + functions))
+
+    pipeline = backend.pipelines.get(key, make_wgsl)
+    groups, row_pitch = grid(backend.device, numel)
+    backend.device.dispatch(pipeline, [x.handle for x in inputs] + [out.handle],
+                            _params(numel, row_pitch, shape, views), groups)
+    return out
