@@ -12,6 +12,7 @@ from . import fuse as fusion
 from . import ir
 
 _fusion = {"enabled": True}
+_prepared = {"enabled": True}
 
 
 def set_fusion(enabled):
@@ -22,6 +23,12 @@ def set_fusion(enabled):
 
 def fusion_enabled():
     return _fusion["enabled"]
+
+
+def set_prepared_programs(enabled):
+    """Whether programs built from now on run as a backend's prepared program where it has
+    them (WebGPU: recorded once, replayed by the device in one call); on by default."""
+    _prepared["enabled"] = bool(enabled)
 
 
 class Program:
@@ -61,11 +68,23 @@ class Program:
         for s, index in last_use.items():
             if s not in keep:
                 frees[index].append(s)
+        self.step_nodes = steps
         self.steps = [_compile(node, ins, outs, tuple(free), backend)
                       for (node, ins, outs), free in zip(steps, frees)]
         self.dispatch_count = len(self.steps)
+        prepare = getattr(backend, "prepare_program", None) if _prepared["enabled"] else None
+        self.prepared = prepare(self) if prepare is not None else None   # recorded by its first run
 
     def run(self, input_buffers):
+        prepared = self.prepared
+        if prepared is not None:
+            if prepared.runs:
+                return prepared.run(input_buffers)
+            try:
+                return prepared.record(input_buffers)
+            except BaseException:
+                self.prepared = None   # the run failed (its error follows): no program was made
+                raise
         env = [None] * self.size
         for s, buf in self.constants:
             env[s] = buf

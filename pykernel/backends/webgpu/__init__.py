@@ -157,6 +157,11 @@ class WebGPUBackend(Backend):
                                     (b, elementwise.broadcast_view(b.shape, shape)),
                                     (a, elementwise.broadcast_view(a.shape, shape))], shape, a.dtype)
 
+    def prepare_program(self, program):
+        """A traced program's prepared form (program.py), or None where it must replay in Python."""
+        from .program import PreparedProgram, preparable
+        return PreparedProgram(program, self) if preparable(program) else None
+
     def fused_elementwise(self, program, inputs, shape, dtype):
         return elementwise.run_fused(self, program, inputs, shape, dtype)
 

@@ -50,6 +50,24 @@ class Device:
         empty: then no uniform binding), bindings 1.. are the storage buffers in order."""
         raise NotImplementedError
 
+    def copy_buffer(self, source, destination, nbytes, source_offset=0, destination_offset=0):
+        """Queue a copy of `nbytes` (a multiple of 4) between two buffers, in dispatch order."""
+        raise NotImplementedError
+
+    def create_program(self, commands):
+        """Keep a recorded list of commands for replay; returns its handle. Each command is
+        ("dispatch", pipeline, buffers, params, workgroups) or ("copy", source, destination,
+        destination offset, nbytes). The device builds what it needs (bind groups, parameter
+        buffers) once; the buffers stay valid until release_program."""
+        raise NotImplementedError
+
+    def run_program(self, program):
+        """Queue every command of a program, as if each were queued now, in order."""
+        raise NotImplementedError
+
+    def release_program(self, program):
+        raise NotImplementedError
+
     def flush(self):
         """Submit everything queued so far."""
         raise NotImplementedError

@@ -71,6 +71,8 @@ class NativeDevice(Device):
         self._pass = None
         self._pending = 0
         self._staging = []       # upload buffers waiting for the next submit
+        self._programs = {}      # handle -> [(pipeline, bind group, workgroups) | (source, destination, offset, nbytes)]
+        self._next_program = 1
 
     # -- buffers --
     def create_buffer(self, nbytes):
@@ -160,6 +162,74 @@ class NativeDevice(Device):
         self._pending += 1
         if self._pending >= SUBMIT_EVERY:
             self.flush()
+
+    def _encoder_for_copy(self):
+        if self._encoder is None:
+            self._encoder = self._device.create_command_encoder()
+        if self._pass is not None:
+            self._pass.end()
+            self._pass = None
+        return self._encoder
+
+    def copy_buffer(self, source, destination, nbytes, source_offset=0, destination_offset=0):
+        self._encoder_for_copy().copy_buffer_to_buffer(self._buffers[source], source_offset,
+                                                       self._buffers[destination], destination_offset, nbytes)
+        self._pending += 1
+
+    # -- prepared programs (backends/webgpu/program.py) --
+    def create_program(self, commands):
+        usage = self._wgpu.BufferUsage
+        params_buffers, entries = {}, []
+        for command in commands:
+            if command[0] == "copy":
+                _, source, destination, offset, nbytes = command
+                entries.append((self._buffers[source], self._buffers[destination], offset, nbytes))
+                continue
+            _, pipeline, buffers, params, workgroups = command
+            p = self._pipelines[pipeline]
+            bindings = []
+            if params:
+                if params not in params_buffers:   # the program's own: the shared cache gets cleared
+                    params_buffers[params] = self._device.create_buffer_with_data(
+                        data=params, usage=usage.STORAGE if self._params_in_storage else usage.UNIFORM)
+                bindings.append({"binding": 0, "resource": {"buffer": params_buffers[params]}})
+            bindings += [{"binding": i + 1, "resource": {"buffer": self._buffers[h]}} for i, h in enumerate(buffers)]
+            group = self._device.create_bind_group(layout=p.get_bind_group_layout(0), entries=bindings)
+            entries.append((p, group, workgroups))
+        handle = self._next_program
+        self._next_program += 1
+        self._programs[handle] = (entries, list(params_buffers.values()))
+        return handle
+
+    def run_program(self, program):
+        entries, _ = self._programs[program]
+        if self._encoder is None:
+            self._encoder = self._device.create_command_encoder()
+        for entry in entries:
+            if len(entry) == 3:
+                if self._pass is None:
+                    self._pass = self._encoder.begin_compute_pass()
+                pipeline, group, workgroups = entry
+                self._pass.set_pipeline(pipeline)
+                self._pass.set_bind_group(0, group)
+                self._pass.dispatch_workgroups(*workgroups)
+            else:
+                source, destination, offset, nbytes = entry
+                if self._pass is not None:
+                    self._pass.end()
+                    self._pass = None
+                self._encoder.copy_buffer_to_buffer(source, 0, destination, offset, nbytes)
+        self._pending += len(entries)
+        if self._pending >= SUBMIT_EVERY:
+            self.flush()
+
+    def release_program(self, program):
+        entry = self._programs.pop(program, None)
+        if entry is not None:
+            if self._pending:
+                self.flush()   # queued work may still use its parameter buffers
+            for buf in entry[1]:
+                buf.destroy()
 
     def _clear_caches(self):
         """Drop every cached bind group and uniform buffer, so long runs with ever-new params
