@@ -2,7 +2,9 @@
 // Python hands over one Int32Array of commands (and one byte blob of upload data) per
 // flush; this encodes them into a single command buffer and submits it.
 const OP_CREATE_BUFFER = 1, OP_RELEASE_BUFFER = 2, OP_WRITE_BUFFER = 3, OP_DISPATCH = 4,
-  OP_CREATE_UNIFORM = 5, OP_RELEASE_UNIFORMS = 6;
+  OP_CREATE_UNIFORM = 5, OP_RELEASE_UNIFORMS = 6, OP_COPY_BUFFER = 7, OP_RUN_PROGRAM = 8,
+  OP_RELEASE_PROGRAM = 9;
+const PROGRAM_DISPATCH = 1, PROGRAM_COPY = 2;
 
 export class GpuRuntime {
   static async create() {
@@ -32,6 +34,7 @@ export class GpuRuntime {
     this.uniforms = new Map();
     this.pipelines = [];
     this.bindGroups = new Map();
+    this.programs = new Map();  // prepared programs (pykernel/backends/webgpu/program.py)
     this.errors = [];
     this.lost = null;
     device.lost.then((info) => {
@@ -44,6 +47,61 @@ export class GpuRuntime {
   createPipeline(id, code, entryPoint) {
     const module = this.device.createShaderModule({ code });
     this.pipelines[id] = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint } });
+  }
+
+  // A recorded step: its dispatches (own parameter buffers; bind groups built at first run,
+  // once its pipelines exist) and copies, replayed by one OP_RUN_PROGRAM word.
+  createProgram(id, words, blob) {
+    const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+    const entries = [], uniforms = new Map(), owned = [];
+    for (let i = 0; i < words.length;) {
+      if (words[i] === PROGRAM_COPY) {
+        entries.push({ copy: true, source: words[i + 1], destination: words[i + 2], offset: words[i + 3], size: words[i + 4] });
+        i += 5;
+        continue;
+      }
+      const [pipeline, start, length, n] = [words[i + 1], words[i + 2], words[i + 3], words[i + 4]];
+      const handles = Array.from(words.subarray(i + 5, i + 5 + n));
+      const [gx, gy, gz] = words.subarray(i + 5 + n, i + 8 + n);
+      let uniform = null;
+      if (length) {
+        const key = bytes.subarray(start, start + length).join(",");
+        uniform = uniforms.get(key);
+        if (!uniform) {
+          uniform = this.device.createBuffer({ size: length, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+          new Uint8Array(uniform.getMappedRange()).set(bytes.subarray(start, start + length));
+          uniform.unmap();
+          uniforms.set(key, uniform);
+          owned.push(uniform);
+        }
+      }
+      entries.push({ copy: false, pipeline, handles, uniform, gx, gy, gz, group: null });
+      i += 8 + n;
+    }
+    this.programs.set(id, { entries, owned });
+  }
+
+  encodeProgram(id, encoder, pass) {
+    const program = this.programs.get(id);
+    if (!program) throw new Error(`pykernel GPU runtime: no program ${id}`);
+    for (const entry of program.entries) {
+      if (entry.copy) {
+        if (pass) { pass.end(); pass = null; }
+        encoder.copyBufferToBuffer(this.buffers.get(entry.source), 0, this.buffers.get(entry.destination), entry.offset, entry.size);
+        continue;
+      }
+      const pipeline = this.pipelines[entry.pipeline];
+      if (!entry.group) {
+        const resources = entry.uniform ? [{ binding: 0, resource: { buffer: entry.uniform } }] : [];
+        entry.handles.forEach((h, k) => resources.push({ binding: k + 1, resource: { buffer: this.buffers.get(h) } }));
+        entry.group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: resources });
+      }
+      if (!pass) pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, entry.group);
+      pass.dispatchWorkgroups(entry.gx, entry.gy, entry.gz);
+    }
+    return pass;
   }
 
   takeError() {
@@ -95,6 +153,19 @@ export class GpuRuntime {
         this.uniforms.clear();
         this.bindGroups.clear();
         i += 1;
+      } else if (op === OP_COPY_BUFFER) {
+        const [source, destination, sourceOffset, destinationOffset, size] = words.subarray(i + 1, i + 6);
+        endPass();
+        encoder.copyBufferToBuffer(this.buffers.get(source), sourceOffset, this.buffers.get(destination), destinationOffset, size);
+        i += 6;
+      } else if (op === OP_RUN_PROGRAM) {
+        pass = this.encodeProgram(words[i + 1], encoder, pass);
+        i += 2;
+      } else if (op === OP_RELEASE_PROGRAM) {
+        const program = this.programs.get(words[i + 1]);
+        this.programs.delete(words[i + 1]);
+        if (program) retired.push(...program.owned);
+        i += 2;
       } else if (op === OP_DISPATCH) {
         const pipelineId = words[i + 1], uniformId = words[i + 2], n = words[i + 3];
         const handles = Array.from(words.subarray(i + 4, i + 4 + n));

@@ -177,6 +177,50 @@ history = model.fit(x, y, epochs=8, batch_size=32, verbose=0)
     assert names.count("epoch") >= 8 and "train_begin" in names and "train_end" in names
 
 
+def test_prepared_programs_train_like_the_python_replay_in_the_page(worker_page):
+    """A traced step replayed as a prepared program (one runtime call per step) gives the same
+    history and weights as the Python replay of the same graph, fused and unfused."""
+    code = """
+import time
+import pykernel as tf
+from pykernel import keras
+from pykernel.graph import replay
+(x, y), _ = keras.datasets.playground.load_data("circle", n_samples=96, seed=3)
+def train(prepared, fused):
+    replay.set_prepared_programs(prepared)
+    replay.set_fusion(fused)
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.layers.Input((2,)), keras.layers.Dense(8, activation="tanh"),
+                              keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    start = time.perf_counter()
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    ms = (time.perf_counter() - start) * 1000 / 18
+    concrete = list(model.train_function._concrete.values())[0]
+    return history.history, [w.value().tolist() for w in model.weights], ms, concrete._program.prepared is not None
+try:
+    runs = {(p, f): train(p, f) for p, f in ((False, False), (False, True), (True, True))}
+finally:
+    replay.set_prepared_programs(True)
+    replay.set_fusion(True)
+{f"{p},{f}": r for (p, f), r in runs.items()}
+"""
+    result = run(worker_page, code, timeout=300_000)
+    assert "error" not in result, result.get("traceback")
+    runs = result["value"]
+    reference_history, reference_weights, _, _ = runs["False,False"]
+    for name, (history, weights, ms, prepared) in runs.items():
+        print(f"prepared,fused={name}: {ms:.1f} ms per step")
+        assert prepared == name.startswith("True")
+        assert history["accuracy"] == reference_history["accuracy"], name
+        for a, b in zip(history["loss"], reference_history["loss"]):
+            assert abs(a - b) <= 1e-5 * max(1, abs(b)), (name, history, reference_history)
+        flat = [v for w in weights for v in (w if isinstance(w, list) else [w])]
+        ref = [v for w in reference_weights for v in (w if isinstance(w, list) else [w])]
+        assert len(flat) == len(ref)
+
+
 def test_shape_errors_are_python_exceptions_at_the_call_site(worker_page):
     result = run(worker_page, "import pykernel as tf\ntf.matmul(tf.ones([2, 3]), tf.ones([4, 5]))")
     assert "InvalidArgumentError" in result["error"] and "matmul" in result["error"]

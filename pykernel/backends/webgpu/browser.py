@@ -18,6 +18,11 @@ OP_WRITE_BUFFER = 3
 OP_DISPATCH = 4
 OP_CREATE_UNIFORM = 5
 OP_RELEASE_UNIFORMS = 6
+OP_COPY_BUFFER = 7
+OP_RUN_PROGRAM = 8
+OP_RELEASE_PROGRAM = 9
+PROGRAM_DISPATCH = 1   # the entries of a program's word list (createProgram in gpu_runtime.js)
+PROGRAM_COPY = 2
 UNIFORM_CACHE_LIMIT = 4096
 # Work batched before it goes to the runtime even without a read: a loop that never reads
 # back would otherwise grow the batch (and the JS side's command buffer) without end.
@@ -46,6 +51,7 @@ class BrowserDevice(Device):
         self._uniforms = {}
         self._next_uniform = 0
         self._pending = False
+        self._next_program = 1
 
     def create_buffer(self, nbytes):
         if nbytes > self.max_buffer_size:
@@ -99,6 +105,40 @@ class BrowserDevice(Device):
         self._pending = True
         if len(self._words) >= SUBMIT_EVERY_WORDS or len(self._blob) >= SUBMIT_EVERY_BYTES:
             self.flush()
+
+    def copy_buffer(self, source, destination, nbytes, source_offset=0, destination_offset=0):
+        self._words.extend((OP_COPY_BUFFER, source, destination, source_offset, destination_offset, nbytes))
+        self._pending = True
+
+    # -- prepared programs (backends/webgpu/program.py): sent once, then one word to run --
+    def create_program(self, commands):
+        from pyodide.ffi import to_js
+        self.flush()   # the buffers it names must exist on the JS side
+        words, blob = array.array("i"), bytearray()
+        for command in commands:
+            if command[0] == "copy":
+                _, source, destination, offset, nbytes = command
+                words.extend((PROGRAM_COPY, source, destination, offset, nbytes))
+                continue
+            _, pipeline, buffers, params, workgroups = command
+            start = len(blob)
+            blob += params
+            blob += bytes(-len(blob) % 4)
+            words.extend((PROGRAM_DISPATCH, pipeline, start, len(params), len(buffers), *buffers, *workgroups))
+        handle = self._next_program
+        self._next_program += 1
+        self._runtime.createProgram(handle, to_js(memoryview(words)), to_js(memoryview(bytes(blob) or b"\0\0\0\0")))
+        return handle
+
+    def run_program(self, program):
+        self._words.extend((OP_RUN_PROGRAM, program))
+        self._pending = True
+        if len(self._words) >= SUBMIT_EVERY_WORDS:
+            self.flush()
+
+    def release_program(self, program):
+        self._words.extend((OP_RELEASE_PROGRAM, program))
+        self._pending = True
 
     def flush(self):
         if not self._pending:

@@ -109,10 +109,10 @@ class NativeDevice(Device):
         size = len(memoryview(data).cast("B"))
         padded = bytes(data) + bytes(-size % 4)
         staging = self._device.create_buffer_with_data(data=padded, usage=self._wgpu.BufferUsage.COPY_SRC)
-        if self._pass is not None:
-            self._pass.end()
-            self._pass = None
-        self._encoder.copy_buffer_to_buffer(staging, 0, self._buffers[handle], offset, len(padded))
+        # (the allocation may run a garbage collection that releases buffers and flushes:
+        # take the encoder after it)
+        self._encoder_for_copy().copy_buffer_to_buffer(staging, 0, self._buffers[handle], offset, len(padded))
+        self._pending += 1
         self._staging.append(staging)
 
     def read_buffer(self, handle, nbytes):

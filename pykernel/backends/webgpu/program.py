@@ -187,11 +187,12 @@ class PreparedProgram:
         for own, buf in zip(self._inputs, input_buffers):
             device.copy_buffer(buf.handle, own.handle, _nbytes(own))
         for k, (variable, own) in enumerate(self._variables):
-            value = variable._value
-            if self._sources[k]() is not value:   # assigned elsewhere since the last run
-                if value._buf.storage is not own.storage:
+            if self._sources[k]() is not variable._value:   # assigned elsewhere since the last run
+                source = variable._value._buf
+                if source.storage is not own.storage:
                     self._move_snapshot(own)
-                    device.copy_buffer(value._buf.handle, own.handle, _nbytes(own))
+                    device.copy_buffer(source.handle, own.handle, _nbytes(own))
+                del source   # (no reference of ours may inflate the counts below)
             elif self._writes[k] and any(n > b for n, b in zip(self._references(k), self._baseline[k])):
                 self._move_snapshot(own)
         device.run_program(self.program_id)
