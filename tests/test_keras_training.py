@@ -425,3 +425,39 @@ def test_demo_runs(capsys):
     accuracy = demo.main(["--epochs", "1", "--verbose", "0", "--seed", "0"])
     out = capsys.readouterr().out
     assert "Test accuracy:" in out and accuracy > 0.85
+
+
+def test_steps_per_execution_groups_steps_between_callbacks_and_trains_the_same():
+    """compile(steps_per_execution=N): callbacks see one batch per N steps (first and last step
+    of each execution), as in Keras; the training itself is unchanged."""
+    import pykernel as tf
+    from pykernel import keras
+
+    class Seen(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.begins, self.ends = [], []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.begins.append(batch)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.ends.append(batch)
+
+    def train(steps_per_execution):
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
+        model.compile("adam", "mse", steps_per_execution=steps_per_execution)
+        seen = Seen()
+        x = tf.reshape(tf.range(30.0), (10, 3)) / 30.0
+        history = model.fit(x, tf.ones((10, 1)), batch_size=1, epochs=2, verbose=0, callbacks=[seen])
+        return history.history, [w.numpy() for w in model.weights], seen
+
+    (h1, w1, s1), (h4, w4, s4) = train(1), train(4)
+    assert s1.begins == s1.ends == list(range(10)) * 2
+    assert s4.begins == [0, 4, 8] * 2 and s4.ends == [3, 7, 9] * 2
+    assert h1 == h4
+    for a, b in zip(w1, w4):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="steps_per_execution must be a positive integer"):
+        keras.Sequential([keras.layers.Dense(1)]).compile("sgd", "mse", steps_per_execution=0)

@@ -28,6 +28,7 @@ class Trainer:
         self.history = None
         self._compiled = False
         self._run_eagerly = False
+        self.steps_per_execution = 1
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.train_function = self.test_function = self.predict_function = None
 
@@ -45,6 +46,10 @@ class Trainer:
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled_loss = CompiledLoss(loss, self._loss_tracker)
         self.compiled_metrics = CompiledMetrics(metrics, self.compiled_loss.loss)
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) \
+                or steps_per_execution < 1:
+            raise ValueError(f"steps_per_execution must be a positive integer, got {steps_per_execution!r}")
+        self.steps_per_execution = steps_per_execution
         self._run_eagerly = bool(run_eagerly)
         self.train_function = self.test_function = self.predict_function = None
         self._compiled = True
@@ -179,10 +184,11 @@ class Trainer:
         metrics accumulate over the epoch), read from the device once, here."""
         train_function = self.make_train_function()
         step_logs = {}
-        for step, batch in train_data.batches():
-            callbacks.on_train_batch_begin(step)
-            step_logs = train_function(batch)
-            callbacks.on_train_batch_end(step, BatchLogs(step_logs))
+        for first, last, batches in _executions(train_data.batches(), self.steps_per_execution):
+            callbacks.on_train_batch_begin(first)
+            for batch in batches:
+                step_logs = train_function(batch)
+            callbacks.on_train_batch_end(last, BatchLogs(step_logs))
             if self.stop_training:
                 break
         return to_floats(step_logs)
@@ -202,10 +208,11 @@ class Trainer:
         self.reset_metrics()
         callbacks.on_test_begin()
         step_logs = {}
-        for step, batch in data.batches():
-            callbacks.on_test_batch_begin(step)
-            step_logs = test_function(batch)
-            callbacks.on_test_batch_end(step, BatchLogs(step_logs))
+        for first, last, batches in _executions(data.batches(), self.steps_per_execution):
+            callbacks.on_test_batch_begin(first)
+            for batch in batches:
+                step_logs = test_function(batch)
+            callbacks.on_test_batch_end(last, BatchLogs(step_logs))
         logs = to_floats(step_logs) if step_logs else to_floats(self.get_metrics_result())
         callbacks.on_test_end(logs)
         if return_dict:
@@ -332,3 +339,19 @@ def _batch_size(x):
 
 def _concat(parts):
     return parts[0] if len(parts) == 1 else ops.concat(list(parts), axis=0)
+
+
+def _executions(batches, steps_per_execution):
+    """(first step, last step, batches) per execution of `steps_per_execution` steps, as Keras
+    groups them: callbacks see one batch begin/end per execution, so nothing between its steps
+    reads the device and the steps go to the GPU together."""
+    chunk, first = [], 0
+    for step, batch in batches:
+        if not chunk:
+            first = step
+        chunk.append(batch)
+        if len(chunk) == steps_per_execution:
+            yield first, step, chunk
+            chunk = []
+    if chunk:
+        yield first, first + len(chunk) - 1, chunk
