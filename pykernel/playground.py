@@ -127,8 +127,8 @@ PURE_PYTHON_MAX_WORK = 150_000
 # WebGPU, whose first step compiles its pipelines (18 s for the 2-8-8-1 net on SwiftShader).
 SOFTWARE_WEBGPU_MIN_STEP_MS = 10.0
 PROBE_STEPS = 5          # timed steps per round, after the warm-up step
-PROBE_ROUNDS = 3         # rounds per device: the median counts
-PROBE_BUDGET_S = 2.0     # at most this long timing one device (the warm-up not counted)
+PROBE_ROUNDS = 3         # timed rounds per device: the fastest counts
+PROBE_BUDGET_S = 2.0     # timing one device stops after this (the warm-up step not counted)
 SOFTWARE_ADAPTER_WORDS = ("swiftshader", "llvmpipe", "lavapipe", "software", "fallback", "basic render")
 
 
@@ -149,15 +149,15 @@ def measure_train_step(build, x, y, batch_size, device, steps=PROBE_STEPS, round
                        budget_s=PROBE_BUDGET_S, clock=None):
     """Milliseconds per traced Keras train step of a fresh model `build()` (built and compiled
     under `with tf.device(device)`) on the first `batch_size` samples of x, y, copied there.
-    One warm-up step first (it traces; on WebGPU it compiles the pipelines), then `rounds`
-    rounds of `steps` steps, each ending with one read of the loss (so queued GPU work is
-    timed too); the median round counts (a garbage-collector pause spoils one round, not the
-    figure). Timing stops early after `budget_s`. Returns {"ms": per step, "first_ms": the
+    One warm-up step first (it traces; on WebGPU it compiles the pipelines) and one untimed
+    round (in a fresh Pyodide the first replays run ~2x slower), then `rounds` rounds of
+    `steps` steps, each ending with one read of the loss (so queued GPU work is timed too);
+    the fastest round counts (a garbage-collector pause or another job only ever slows a
+    round down). Timing stops early after `budget_s`. Returns {"ms": per step, "first_ms": the
     warm-up step, "steps": timed steps, "layers": layers with weights}. The model is thrown
     away, and Keras's layer-name counters are put back, so the user's model is still named
     'dense', 'dense_1', ..."""
     import gc
-    import statistics
     import time
     import pykernel as tf
     from . import nest
@@ -177,8 +177,12 @@ def measure_train_step(build, x, y, batch_size, device, steps=PROBE_STEPS, round
             t0 = clock()
             to_floats(train_step(batch))
             first = clock() - t0
-            gc.collect()
             per_round, done, started = [], 0, clock()
+            for _ in range(steps):      # the untimed round
+                check_stop()
+                logs = train_step(batch)
+            to_floats(logs)
+            gc.collect()
             while len(per_round) < rounds and (not per_round or clock() - started < budget_s):
                 t0 = clock()
                 for _ in range(steps):
@@ -191,7 +195,7 @@ def measure_train_step(build, x, y, batch_size, device, steps=PROBE_STEPS, round
     finally:
         naming._counts.clear()
         naming._counts.update(counts)
-    return {"ms": statistics.median(per_round) * 1000, "first_ms": first * 1000, "steps": done, "layers": layers}
+    return {"ms": min(per_round) * 1000, "first_ms": first * 1000, "steps": done, "layers": layers}
 
 
 def choose_device(build, data, batch_size, params, devices=None, adapter=None, cpu=None,
