@@ -6,14 +6,16 @@
 // window.pykernelApp is the page's state for tests and the console: state ('loading' |
 // 'ready' | 'running' | 'lost' (the GPU device is gone) | 'fatal'), readyMs, backend,
 // adapter, python (the PythonWorker), history (training events), testAccuracy, lastResult,
-// lastError, prediction, model, gpuLost, output() (what the output pane holds).
+// lastError, prediction, model, gpuLost, output() (what the output pane holds), devices (those
+// Python can train on), deviceChoice (the device of the last Train and why: {setting, device,
+// rule, ms, reason, timed}), lastCode (the code the last user run ran).
 import { PythonWorker } from "./python.js";
 import { LineChart } from "./chart.js";
 import { DigitPad, drawPreview } from "./digit_pad.js";
 import { PointsPlot } from "./points_plot.js";
 import {
   ACTIVATIONS, DATASETS, LAYER_TYPES, defaultLayers, defaultSettings, defaultTraining,
-  generateCode, newLayer, planModel, sanitizeSettings,
+  deviceKey, generateCode, newLayer, planModel, probeCode, sanitizeSettings,
 } from "./codegen.js";
 
 const $ = (id) => document.getElementById(id);
@@ -75,6 +77,9 @@ def __pg_boundary(n=40, lim=6.0):
 
 let settings = defaultSettings("mnist");
 let generated = generateCode(settings);
+// Auto's timed choices (pykernel.playground.choose_device), by deviceKey(settings): a model is
+// timed once, when it is first trained, and again only when the model or the batch changes.
+const deviceChoices = new Map();
 let codeEdited = false;
 let userRun = null;                // {kind} while a user's run (train, run, predict, reset) is in flight
 let chain = Promise.resolve();     // every python.run goes through here: one at a time
@@ -95,6 +100,9 @@ const app = {
   lastResult: undefined,
   lastError: null,
   lastRun: null,                   // {kind, ok, stopped, restarted, lossNotFinite, ms}
+  lastCode: null,
+  devices: [],                     // "cpu", and "webgpu" where the browser has it
+  deviceChoice: null,
   gpuLost: null,                   // why the GPU device is gone, until Python restarts
   stopped: false,
   prediction: null,                // {probs, top, sum}
@@ -128,7 +136,7 @@ function setState(state, text) {
 }
 
 function readyText() {
-  return app.backend === "webgpu" ? `Ready: WebGPU on ${app.adapter}` : `Ready: NumPy on CPU (${app.adapter})`;
+  return app.backend === "webgpu" ? `Ready: WebGPU on ${app.adapter}` : `Ready: CPU only, ${app.adapter}`;
 }
 
 const lostText = () => `GPU lost: ${app.gpuLost}. Restart Python to continue (its variables, the model too, are lost).`;
@@ -415,7 +423,9 @@ function exec(code, globals, { repr = false } = {}) {
 }
 
 /** A run the user asked for (Train, Run, Reset, a digit): the page shows it as running. */
-async function runUser(kind, code, { globals, quiet = false } = {}) {
+/** `code` may be a function, called when the run starts: after `before` (an async step of the
+ * same run, e.g. timing the model on each device), which returns {ok} or exec's {ok: false, error}. */
+async function runUser(kind, code, { globals, quiet = false, before = null } = {}) {
   if (userRun || app.state !== "ready") return null;
   const run = { kind, id: ++runSeq, lossNotFinite: false };
   userRun = run;
@@ -426,7 +436,13 @@ async function runUser(kind, code, { globals, quiet = false } = {}) {
     print(kind === "train" ? "▶ Training (the code in the editor)…" : "▶ Running…", "info");
   }
   setState("running", readyText());
-  const result = await exec(code, globals, { repr: !quiet });
+  const prepared = before ? await before().catch((error) => ({ ok: false, error })) : { ok: true };
+  let result = prepared;
+  if (prepared.ok) {
+    const source = typeof code === "function" ? code() : code;
+    app.lastCode = source;
+    result = await exec(source, globals, { repr: !quiet });
+  }
   clearTimeout(stopTimer);
   const ms = Math.round(performance.now() - t0);
   const restarted = !result.ok && result.error.restarted;
@@ -515,10 +531,100 @@ function schedulePointsPreview() {
 }
 
 function train() {
-  // Train runs exactly the code in the editor (the generated code unless it was edited).
+  // Train runs exactly the code in the editor (the generated code unless it was edited). On
+  // Auto, a model not timed yet is timed on each device first, and the code then sets the
+  // faster one (the editor shows it before it runs).
   resetTraining();
   $("train-progress").textContent = "Loading data and building the model…";
-  return runUser("train", $("code").value);
+  const timing = !codeEdited && settings.device === "auto" && app.devices.length > 1 &&
+    !deviceChoices.has(deviceKey(settings));
+  const before = async () => {
+    if (timing) return timeDevices();
+    noteDeviceChoice(false);
+    return { ok: true };
+  };
+  return runUser("train", () => $("code").value, { before });
+}
+
+/** Auto: time this model on each device (pykernel.playground.choose_device), in the Train run. */
+async function timeDevices() {
+  const key = deviceKey(settings);
+  $("train-progress").textContent = "Choosing the device: timing this model on each one…";
+  $("device-note").textContent = "Auto: timing this model on the CPU and on WebGPU…";
+  const r = await exec(probeCode(settings, { devices: app.devices, adapter: app.adapter }));
+  if (!r.ok) {
+    renderDeviceNote();
+    return r;
+  }
+  deviceChoices.set(key, JSON.parse(r.value));
+  regenerate();   // the code now sets the chosen device
+  noteDeviceChoice(true);
+  $("train-progress").textContent = "Loading data and building the model…";
+  return { ok: true };
+}
+
+/** The device this Train uses and why, in app.deviceChoice and the output pane; `timed`:
+ * whether this Train timed the model (else Auto reuses an earlier timing). */
+function noteDeviceChoice(timed) {
+  if (codeEdited) {
+    app.deviceChoice = { setting: "code", device: null, rule: "code", ms: null, reason: "the edited code's own" };
+    return;
+  }
+  const s = sanitizeSettings(settings);
+  const auto = deviceChoices.get(deviceKey(s)) || null;
+  const device = deviceFor(s);
+  app.deviceChoice = {
+    setting: s.device, device: device ? device.name : null, rule: s.device === "auto" ? auto?.rule ?? "only" : "user",
+    ms: auto ? auto.ms : null, reason: deviceNoteText(s), timed,
+  };
+  print(`Device: ${app.deviceChoice.reason}`, "info").dataset.testid = "device-line";
+}
+
+const DEVICE_LABELS = { cpu: "the CPU", webgpu: "WebGPU" };
+const msText = (ms) => `${ms.toFixed(1)} ms/step`;
+
+/** How the code selects the device for these settings: {name, comment} for generateCode, or
+ * null while Auto has not timed this model (the code then says that Train will). */
+function deviceFor(s) {
+  const setting = sanitizeSettings(s).device;
+  if (setting !== "auto") return { name: setting, comment: "chosen in the page" };
+  if (app.devices.length === 1) return { name: app.devices[0], comment: "Auto: no WebGPU in this browser" };
+  const choice = deviceChoices.get(deviceKey(s));
+  if (!choice) return null;
+  const { cpu, webgpu } = choice.ms;
+  let comment = `Auto: ${choice.reason}`;
+  if (choice.rule === "measured") {
+    comment = choice.device === "cpu" ? `Auto: ${msText(cpu)} on the CPU vs ${msText(webgpu)} on WebGPU, timed in the page`
+      : `Auto: ${msText(webgpu)} on WebGPU vs ${msText(cpu)} on the CPU, timed in the page`;
+  } else if (choice.rule === "software") {
+    comment = `Auto: ${msText(cpu)} on the CPU; WebGPU is a software adapter here, slower for this model`;
+  } else if (choice.rule === "large") {
+    comment = "Auto: too large a model for the pure-Python CPU";
+  }
+  return { name: choice.device, comment };
+}
+
+/** The device note under the selector: which device Train uses, and why. */
+function deviceNoteText(s) {
+  if (!app.devices.length) return "";
+  const setting = sanitizeSettings(s).device;
+  const choice = deviceChoices.get(deviceKey(s));
+  const timed = choice && choice.rule !== "only" ? ` Auto for this model: ${choice.reason}.` : "";
+  if (setting !== "auto") return `Training on ${DEVICE_LABELS[setting]} (your choice).${timed}`;
+  if (app.devices.length === 1) {
+    return `Training on the CPU: this browser has no WebGPU (${app.adapter}); large models train slowly here.`;
+  }
+  if (!choice) return "Auto: Train first times this model on the CPU and on WebGPU, then trains on the faster one.";
+  return `Training on ${DEVICE_LABELS[choice.device]}: ${choice.reason}.`;
+}
+
+function renderDeviceNote() {
+  const select = $("device");
+  select.value = settings.device;
+  for (const option of select.options) {
+    option.disabled = option.value !== "auto" && app.devices.length > 0 && !app.devices.includes(option.value);
+  }
+  $("device-note").textContent = deviceNoteText(settings);
 }
 
 function runEditor() { return runUser("run", $("code").value); }
@@ -597,8 +703,9 @@ async function restartPython() {
 // -- builder -----------------------------------------------------------------------------------
 
 function regenerate() {
-  generated = generateCode(settings);
+  generated = generateCode(settings, deviceFor(settings));
   if (!codeEdited) $("code").value = generated.code;
+  renderDeviceNote();
   renderPlan();
   updateControls();
 }
@@ -695,7 +802,7 @@ function renderPlan() {
 
 function setDataset(dataset) {
   if (!DATASETS[dataset] || dataset === settings.dataset) return;
-  settings = { ...settings, dataset, layers: defaultLayers(dataset), ...defaultTraining(dataset) };
+  settings = { ...settings, dataset, layers: defaultLayers(dataset), ...defaultTraining(dataset) };   // the device stays
   renderDataset();
   renderTraining();
   renderLayers();
@@ -874,6 +981,7 @@ function wire() {
   numberInput("batch-size", (v) => { settings.batchSize = v; });
   numberInput("epochs", (v) => { settings.epochs = v; });
   $("optimizer").addEventListener("change", (e) => { settings.optimizer = e.target.value; regenerate(); });
+  $("device").addEventListener("change", (e) => { settings.device = e.target.value; regenerate(); });
   $("points-output").addEventListener("change", (e) => { settings.pointsOutput = e.target.value; regenerate(); });
 
   $("layers").addEventListener("input", onLayerInput);
@@ -940,6 +1048,8 @@ async function start() {
   app.info = info;
   app.backend = info.backend;
   app.adapter = info.adapter;
+  app.devices = info.backend === "webgpu" ? ["cpu", "webgpu"] : ["cpu"];
+  regenerate();
   const setup = await exec(PY_HELPERS);
   app.readyMs = Math.round(performance.now());   // navigation start is time 0
   if (!setup.ok) {

@@ -61,6 +61,7 @@ export function defaultSettings(dataset = "mnist") {
     points: { samples: 500, noise: 0.1 },
     layers: defaultLayers(dataset),
     pointsOutput: "sigmoid",            // 2-D sets: Dense(1, sigmoid) or Dense(2, softmax)
+    device: "auto",                     // a key of DEVICES
     ...defaultTraining(dataset),
   };
 }
@@ -213,51 +214,98 @@ export function sanitizeSettings(s) {
   t.learningRate = clampNum(s.learningRate, 1e-6, 10, 0.001);
   t.batchSize = clampInt(s.batchSize, 1, 4096, 32);
   t.epochs = clampInt(s.epochs, 1, 1000, 5);
+  t.device = DEVICES[s.device] ? s.device : "auto";
   t.layers = (s.layers || []).map(sanitizeLayer);
   return t;
 }
 
-export function generateCode(rawSettings) {
-  const s = sanitizeSettings(rawSettings);
-  const plan = planModel(s);
-  const out = [];
-  out.push("import pykernel as tf", "from pykernel import keras", "");
+// The device the code trains on: "auto" is resolved by the page (it times the model on each
+// device: pykernel/playground.py choose_device) and handed to generateCode as
+// {name: "cpu" | "webgpu", comment}; until then the code says that Train will choose.
+export const DEVICES = { auto: "Auto (the faster, timed)", webgpu: "WebGPU", cpu: "CPU" };
+
+function deviceLines(s, device) {
+  if (device && DEVICES[device.name] && device.name !== "auto") {
+    const comment = device.comment ? `  # ${device.comment}` : "";
+    return [`tf.config.set_device("${device.name}")${comment}`, ""];
+  }
+  return ["# Device: Auto. Train times this model on the CPU and on WebGPU and sets the faster one here.", ""];
+}
+
+function dataLines(s) {
   if (s.dataset === "mnist") {
     const { train, test } = s.mnist;
-    out.push(
+    return [
       `# MNIST digits: ${train} training and ${test} test images, pixels scaled to 0..1`,
       "(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()",
       `x_train, y_train = x_train[:${train}] / 255.0, y_train[:${train}]`,
       `x_test, y_test = x_test[:${test}] / 255.0, y_test[:${test}]`,
-    );
-  } else {
-    const { samples, noise } = s.points;
-    out.push(
-      `# ${DATASETS[s.dataset].label}: ${samples} 2-D points in two classes, half for testing`,
-      "(x_train, y_train), (x_test, y_test) = keras.datasets.playground.load_data(",
-      `    "${s.dataset}", n_samples=${samples}, noise=${pyFloat(noise)}, test_split=0.5)`,
-    );
+    ];
   }
-  out.push("", "model = keras.Sequential([");
-  for (const line of plan.lines) out.push(`    ${line}`);
-  out.push("])", "");
+  const { samples, noise } = s.points;
+  return [
+    `# ${DATASETS[s.dataset].label}: ${samples} 2-D points in two classes, half for testing`,
+    "(x_train, y_train), (x_test, y_test) = keras.datasets.playground.load_data(",
+    `    "${s.dataset}", n_samples=${samples}, noise=${pyFloat(noise)}, test_split=0.5)`,
+  ];
+}
+
+function modelLines(s, plan) {
   const lr = pyFloat(s.learningRate);
   const optimizer = s.optimizer === "sgd"
     ? `keras.optimizers.SGD(learning_rate=${lr}, momentum=0.9)`
     : `keras.optimizers.${OPTIMIZERS[s.optimizer]}(learning_rate=${lr})`;
-  out.push(
+  return [
+    "model = keras.Sequential([",
+    ...plan.lines.map((line) => `    ${line}`),
+    "])",
+    "",
     "model.compile(",
     `    optimizer=${optimizer},`,
     `    loss="${plan.output.loss}",`,
     '    metrics=["accuracy"],',
     ")",
-    "",
+  ];
+}
+
+/** The code for these settings; `device` ({name, comment}) is where it trains (see DEVICES). */
+export function generateCode(rawSettings, device = null) {
+  const s = sanitizeSettings(rawSettings);
+  const plan = planModel(s);
+  const out = [
+    "import pykernel as tf", "from pykernel import keras", "",
+    ...deviceLines(s, device ?? { name: s.device }),
+    ...dataLines(s), "",
+    ...modelLines(s, plan), "",
     `model.fit(x_train, y_train, batch_size=${s.batchSize}, epochs=${s.epochs},`,
     "          validation_data=(x_test, y_test), verbose=2)",
     "",
     `test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=${s.batchSize}, verbose=0)`,
     'print(f"test accuracy: {test_accuracy:.4f}")',
     "",
-  );
+  ];
   return { code: out.join("\n"), plan, settings: s };
+}
+
+/** The same data and model as generateCode's, timed on each device by
+ * pykernel.playground.choose_device; the run's value is its choice, as JSON. */
+export function probeCode(rawSettings, { devices, adapter }) {
+  const s = sanitizeSettings(rawSettings);
+  const plan = planModel(s);
+  const indent = (lines) => lines.map((line) => (line ? `    ${line}` : line));
+  return [
+    "import pykernel as tf", "from pykernel import keras", "import pykernel.playground", "",
+    "def __pg_probe_data():", ...indent(dataLines(s)), "    return x_train, y_train", "",
+    "def __pg_probe_model():", ...indent(modelLines(s, plan)), "    return model", "",
+    `pykernel.playground.choose_device_for_page(__pg_probe_model, __pg_probe_data, ${s.batchSize}, ${plan.params},`,
+    `    devices=${JSON.stringify(devices)}, adapter=${JSON.stringify(adapter ?? "")})`,
+    "",
+  ].join("\n");
+}
+
+/** What decides a timed choice: the model and the batch, not the epochs or the data's size. */
+export function deviceKey(rawSettings) {
+  const s = sanitizeSettings(rawSettings);
+  const plan = planModel(s);
+  return JSON.stringify([s.dataset === "mnist" ? "images" : "points", plan.lines, s.optimizer, s.batchSize]);
 }

@@ -92,17 +92,15 @@ async function chooseBackend() {
     globalThis.pykernelGpu = await GpuRuntime.create();
     return { backend: "webgpu", adapter: globalThis.pykernelGpu.adapterName };
   } catch (gpuError) {
-    // No WebGPU: NumPy is the only other backend fast enough to train; Pyodide fetches it
-    // from its CDN, so offline this fails and the page says that WebGPU is required.
+    // No WebGPU: the CPU, with NumPy where Pyodide can fetch it (from its CDN); offline, the
+    // pure-Python backend (it trains small models; the page says large ones are slow).
     progress("numpy", `WebGPU unavailable (${gpuError.message}); trying NumPy`, 0.8);
     try {
       await pyodide.loadPackage("numpy", { messageCallback: () => {}, errorCallback: () => {} });
       pyodide.runPython("import numpy");
       return { backend: "cpu", adapter: `NumPy (no WebGPU: ${gpuError.message})` };
     } catch (numpyError) {
-      throw new Error(`WebGPU is required: ${gpuError.message}. ` +
-        "(The NumPy fallback could not be loaded either: it needs Pyodide's package CDN.) " +
-        "Use a browser with WebGPU enabled, such as a recent Chrome or Edge.");
+      return { backend: "cpu", adapter: `pure Python (no WebGPU: ${gpuError.message}; NumPy needs Pyodide's package CDN)` };
     }
   }
 }

@@ -7,6 +7,7 @@ One page is shared by the whole module (Pyodide loads once); the tests run in fi
 and each leaves the page ready. Workloads are tiny: SwiftShader runs WebGPU on the CPU.
 """
 import math
+import re
 import time
 
 import pytest
@@ -200,7 +201,12 @@ def test_a_2d_model_trains_through_the_ui_and_its_accuracy_goes_up(playground):
 
     run = click_and_wait(page, "#train")
     assert run["ok"] is True, app(page, "lastError")
-    assert page.input_value("#code") == code                    # Train ran the code shown
+    # Train ran the code shown: the generated code, with the device Auto chose for it
+    # (tests/browser/test_device_choice.py) in place of the line that said it would
+    ran = page.input_value("#code")
+    assert ran == app(page, "lastCode") == app(page, "generatedCode()")
+    device_line = re.compile(r"^(# Device: Auto\..*|tf\.config\.set_device\(.*)$", re.M)
+    assert device_line.sub("", ran) == device_line.sub("", code) and "tf.config.set_device(" in ran
     epochs = app(page, "history.epochs")
     assert [e["epoch"] for e in epochs] == list(range(1, 11))
     first, last = epochs[0]["logs"], epochs[-1]["logs"]
@@ -471,8 +477,9 @@ NO_GPU_RUNTIME = """export class GpuRuntime {
 }"""
 
 
-def test_without_webgpu_the_page_says_webgpu_is_required(browser, base_url):
-    """Offline with no WebGPU, the NumPy fallback cannot load either: a clear fatal message."""
+def test_without_webgpu_the_page_trains_on_the_cpu(browser, base_url):
+    """Offline with no WebGPU, the NumPy fallback cannot load either: the page says so and
+    trains on the pure-Python CPU."""
     context, page, watch = open_page(browser, "about:blank")
     try:
         context.route("**/gpu_runtime.js", lambda route: route.fulfill(
@@ -481,15 +488,25 @@ def test_without_webgpu_the_page_says_webgpu_is_required(browser, base_url):
         page.goto(base_url + "/")
         page.wait_for_function("() => window.pykernelApp && window.pykernelApp.state !== 'loading'",
                                timeout=READY_TIMEOUT_MS)
-        assert app(page, "state") == "fatal"
+        assert app(page, "state") == "ready" and app(page, "backend") == "cpu"
+        assert app(page, "devices") == ["cpu"]
         text = page.inner_text("#status-text")
-        assert text.startswith("WebGPU is required") and "no WebGPU adapter (test stub)" in text
-        assert app(page, "readyMs") is None
-        assert page.get_attribute("#status", "data-state") == "fatal"
-        assert not page.is_enabled("#train") and not page.is_enabled("#run-code")
-        shot(page, "fatal")
+        assert text.startswith("Ready: CPU only, pure Python (no WebGPU: no WebGPU adapter (test stub)"), text
+        note = page.inner_text("#device-note")
+        assert note.startswith("Training on the CPU: this browser has no WebGPU") and "slowly" in note
+        assert page.locator("#device option[value=webgpu]").is_disabled()
+        page.click("#dataset-circle")
+        page.fill("#points-samples", "100")
+        page.fill("#epochs", "2")
+        assert 'tf.config.set_device("cpu")  # Auto: no WebGPU in this browser' in page.input_value("#code")
+        run = click_and_wait(page, "#train")
+        assert run["ok"] is True, app(page, "lastError")
+        choice = app(page, "deviceChoice")
+        assert choice["device"] == "cpu" and choice["rule"] == "only"
+        assert len(app(page, "history.epochs")) == 2 and app(page, "testAccuracy") is not None
+        shot(page, "no_webgpu")
         # the worker's failed NumPy download is logged; nothing may be thrown uncaught
         assert not watch.uncaught, watch.uncaught
     finally:
-        save_artifacts(page, watch, "playground_fatal")
+        save_artifacts(page, watch, "playground_no_webgpu")
         context.close()
