@@ -102,16 +102,22 @@ def _mlp():
                              keras.layers.Dense(4, activation="softmax")])
 
 
+def _dropout_mlp():
+    return keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dropout(0.3),
+                             keras.layers.Dense(4, activation="softmax")])
+
+
 def _cnn():
     return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
                              keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dense(3)])
 
 
-@pytest.mark.parametrize("model_fn, shape, classes", [(_mlp, (6,), 4), (_cnn, (8, 8, 1), 3)], ids=["mlp", "cnn"])
+@pytest.mark.parametrize("model_fn, shape, classes", [(_mlp, (6,), 4), (_dropout_mlp, (6,), 4), (_cnn, (8, 8, 1), 3)],
+                         ids=["mlp", "dropout", "cnn"])
 def test_prepared_programs_train_exactly_like_the_python_replay(webgpu, model_fn, shape, classes):
     data = np.random.default_rng(2)
     x, y = data.standard_normal((48,) + shape).astype(np.float32), data.integers(0, classes, 48)
-    loss = "sparse_categorical_crossentropy" if model_fn is _mlp else \
+    loss = "sparse_categorical_crossentropy" if model_fn is not _cnn else \
         keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     h_python, w_python, p_python = _train(model_fn, x, y, prepared=False, loss=loss)
     h_prepared, w_prepared, p_prepared = _train(model_fn, x, y, prepared=True, loss=loss)

@@ -17,18 +17,22 @@ What changes between runs goes around the recorded list, in the same submit:
   of that buffer (`t = v.value()`) is moved to a copy first: buffers look immutable;
 - outputs are copied out to fresh buffers, so a returned tensor keeps its value;
 - value checks (label ranges, ...) read copies of the checked values.
-Programs with host callbacks (tf.print), random draws or control flow replay the Python way.
+- a random draw's key and stream position are four words of a buffer, rewritten per run.
+Programs with host callbacks (tf.print) or control flow replay the Python way.
 """
+import struct
 import sys
 import weakref
 
+from ... import dtypes
 from ...graph import ir
 from ...tensor import Tensor
 from .buffers import BufferPool, GPUArray
 from .kernels import element_bytes
+from .random import _U32, random_uniform_seeded
 
 # node kinds a prepared program can hold; anything else keeps the Python replay
-PREPARABLE = frozenset((ir.CONSTANT, ir.READ_VARIABLE, ir.ASSIGN_VARIABLE, ir.CHECK_VALUES))
+PREPARABLE = frozenset((ir.CONSTANT, ir.READ_VARIABLE, ir.ASSIGN_VARIABLE, ir.CHECK_VALUES, ir.RANDOM_UNIFORM))
 
 
 def preparable(program):
@@ -89,6 +93,7 @@ class PreparedProgram:
         self._variables = []   # (variable, its program-owned GPUArray)
         self._assigned = {}    # id(variable) -> slot of its new value
         self._checks = []      # (slot, failure, error)
+        self._draws = []       # (random stream, its seed buffer): four words rewritten per run
 
     # -- the first run: real, and recorded --
     def record(self, input_buffers):
@@ -113,6 +118,11 @@ class PreparedProgram:
                     self._assigned[id(node.payload)] = (node.payload, env[ins[0]])
                 elif node.kind == ir.CHECK_VALUES:
                     self._checks.append((env[ins[0]], *node.payload))
+                elif node.kind == ir.RANDOM_UNIFORM:
+                    seed = self._own((4,), dtypes.int32)
+                    self._draws.append((node.payload, seed))
+                    self._write_seed(node.payload, seed, device)
+                    env[outs[0]] = random_uniform_seeded(backend, node.attrs["shape"], seed)
                 else:
                     step(env)
             commands = recorder.commands
@@ -133,6 +143,12 @@ class PreparedProgram:
         self._after_run()
         self._baseline = [self._references(k) for k in range(len(self._variables))]
         return self._results()
+
+    @staticmethod
+    def _write_seed(stream, seed, device):
+        key, offset = stream.next()
+        words = (key[0] & _U32, key[1] & _U32, offset & _U32, (offset >> 32) & _U32)
+        device.write_buffer(seed.handle, struct.pack("<4I", *words))
 
     def _own(self, shape, dtype):
         return GPUArray(self.persistent.acquire(element_bytes(dtype) * max(1, _prod(shape)), shape, dtype), shape, dtype)
@@ -195,6 +211,8 @@ class PreparedProgram:
                 del source   # (no reference of ours may inflate the counts below)
             elif self._writes[k] and any(n > b for n, b in zip(self._references(k), self._baseline[k])):
                 self._move_snapshot(own)
+        for stream, seed in self._draws:
+            self._write_seed(stream, seed, device)
         device.run_program(self.program_id)
         self._after_run()
         return self._results()
