@@ -1,5 +1,6 @@
 """The Python half of the playground's worker (web/worker.js): start-up, training events
-to the page, and run results as JSON. Imported only in the browser (it uses Pyodide's `js`)."""
+to the page, run results as JSON, and the device a model trains faster on (choose_device).
+Only start() and the event hooks need the browser (Pyodide's `js`); the rest runs on CPython."""
 import json
 import math
 import sys
@@ -107,25 +108,27 @@ def result_for_page(value, with_repr=False):
 # WebGPU compiles its pipelines), then a few timed steps, on each device worth trying.
 
 # Measured in the page (headless Chromium 156, SwiftShader WebGPU, pure-Python CPU, 2 cores),
-# ms per traced train step, Adam, CPU / WebGPU:
-#   2-8-8-1 tanh, batch 16 (105 params x 16 = 1.7K)     2.3-3.4 / 25-38   (WebGPU's first step 18 s)
-#   2-8-1, batch 1 (33 x 1)                             0.75    / 19
-#   2-32-32-1, batch 32 (1.2K x 32 = 38K)               27      / 42
-#   2-64-64-1, batch 64 (4.4K x 64 = 283K)              94      / 31
-#   2-128-128-1, batch 64 (17K x 64 = 1.1M)             353     / 44
-#   784-32-10, batch 32 (25K x 32 = 814K)               245     / 50
-#   784-128-10, batch 32 (102K x 32 = 3.3M)             1116    / 74
-# So the CPU costs >= ~0.33 us per parameter x sample, and WebGPU on SwiftShader >= ~19 ms a step.
+# ms per traced train step, Adam, CPU / WebGPU, before and after elementwise fusion and
+# prepared programs (694fea6); WebGPU's first step (pipeline compiles) in brackets:
+#   2-8-8-1 tanh, batch 16 (105 params x 16 = 1.7K)  2.3-3.4 / 25-38 (18 s)  ->  2.3-2.6 / 16-17 (1.2 s)
+#   2-8-1, batch 1 (33 x 1)                          0.75    / 19           ->  1.2     / 8.0
+#   2-32-32-1, batch 32 (1.2K x 32 = 38K)            27      / 42 (7 s)     ->  20      / 25
+#   2-64-64-1, batch 64 (4.4K x 64 = 283K)           94      / 31           ->  96      / 33
+#   2-128-128-1, batch 64 (17K x 64 = 1.1M)          353     / 44           ->  378     / 58
+#   784-32-10, batch 32 (25K x 32 = 814K)            245     / 50           ->  269     / 66
+#   784-128-10, batch 32 (102K x 32 = 3.3M)          1116    / 74           ->  1219    / 118
+#   784-128-10, batch 128 (13M)                      2593    / 147          ->  3320    / 238
+# So the CPU costs >= ~0.3 us per parameter x sample, and WebGPU on SwiftShader >= ~8 ms a step.
 
 # params x batch size above which the pure-Python CPU is not even timed: its step is then
 # >= ~50 ms, slower than WebGPU's on SwiftShader for every model above (and far slower than a
 # hardware GPU's), while timing it would cost seconds. NumPy's CPU has no such limit.
 PURE_PYTHON_MAX_WORK = 150_000
 # On a software adapter a WebGPU step takes at least this (ms): half the fastest step measured
-# on SwiftShader (19 ms, the 33-parameter net above; a step is ~100 dispatches at ~0.2-0.4 ms),
-# leaving room for kernel fusion. A model whose CPU step is faster keeps the CPU without timing
-# WebGPU, whose first step compiles its pipelines (18 s for the 2-8-8-1 net on SwiftShader).
-SOFTWARE_WEBGPU_MIN_STEP_MS = 10.0
+# on SwiftShader (8 ms, the 33-parameter net above), leaving room for more fusion. A model
+# whose CPU step is faster keeps the CPU without timing WebGPU, whose first step compiles its
+# pipelines (1-18 s on SwiftShader).
+SOFTWARE_WEBGPU_MIN_STEP_MS = 4.0
 PROBE_STEPS = 5          # timed steps per round, after the warm-up step
 PROBE_ROUNDS = 3         # timed rounds per device: the fastest counts
 PROBE_BUDGET_S = 2.0     # timing one device stops after this (the warm-up step not counted)

@@ -2,7 +2,7 @@
 says which and why, writes it into the generated code, and lets the user override it.
 
 In headless Chromium the WebGPU adapter is SwiftShader (software): the 2-8-8-1 playground net
-trains on the CPU there (pure Python, ~3 ms a step, against WebGPU's ~30 ms), an MNIST MLP on
+trains on the CPU there (pure Python, ~2.5 ms a step, against WebGPU's ~16 ms), an MNIST MLP on
 WebGPU. One page for the module; the tests run in file order.
 """
 import re
@@ -60,7 +60,9 @@ def test_auto_times_the_tiny_model_and_trains_on_the_faster_device(playground):
     ms = choice["ms"]
     assert ms["cpu"] > 0
     if choice["rule"] == "software":            # SwiftShader: WebGPU was not worth timing
-        assert choice["device"] == "cpu" and ms["webgpu"] is None and ms["cpu"] < 10
+        assert choice["device"] == "cpu" and ms["webgpu"] is None
+        assert ms["cpu"] < page.evaluate("""() => window.pykernelApp.python.run(
+            "import pykernel.playground as p\\np.SOFTWARE_WEBGPU_MIN_STEP_MS")""")
     else:
         assert choice["rule"] == "measured" and ms["webgpu"] > 0
         assert choice["device"] == min(ms, key=ms.get)
