@@ -35,6 +35,7 @@ export class GpuRuntime {
     this.pipelines = [];
     this.bindGroups = new Map();
     this.programs = new Map();  // prepared programs (pykernel/backends/webgpu/program.py)
+    this.inFlight = [];         // one promise per submit, resolved when the GPU has done it
     this.errors = [];
     this.lost = null;
     device.lost.then((info) => {
@@ -102,6 +103,12 @@ export class GpuRuntime {
       pass.dispatchWorkgroups(entry.gx, entry.gy, entry.gz);
     }
     return pass;
+  }
+
+  // Resolves once at most `keep` submits are still running on the GPU: Python waits on it so
+  // that it never queues far ahead of the GPU (a read would then wait for all of it).
+  async settle(keep) {
+    while (this.inFlight.length > keep) await this.inFlight.shift();
   }
 
   takeError() {
@@ -191,6 +198,7 @@ export class GpuRuntime {
     }
     endPass();
     this.device.queue.submit([encoder.finish()]);
+    this.inFlight.push(this.device.queue.onSubmittedWorkDone());
     for (const buffer of retired) buffer.destroy();
   }
 
@@ -200,7 +208,9 @@ export class GpuRuntime {
     const encoder = this.device.createCommandEncoder();
     encoder.copyBufferToBuffer(this.buffers.get(handle), 0, staging, 0, size);
     this.device.queue.submit([encoder.finish()]);
+    const before = this.inFlight.length;
     await staging.mapAsync(GPUMapMode.READ);
+    this.inFlight.splice(0, before);   // done too: they were submitted before this read
     const out = new Uint8Array(staging.getMappedRange().slice(0));
     staging.unmap();
     staging.destroy();

@@ -28,6 +28,11 @@ UNIFORM_CACHE_LIMIT = 4096
 # back would otherwise grow the batch (and the JS side's command buffer) without end.
 SUBMIT_EVERY_WORDS = 1 << 16
 SUBMIT_EVERY_BYTES = 64 << 20
+# Dispatches queued before Python waits for the GPU to catch up (all but the latest submit
+# done). Without it a cheap training step (a prepared program is one word) lets Python run
+# hundreds of steps ahead of a slow adapter, and the next read (a progress update, Stop)
+# waits for all of them: ~6 s measured on SwiftShader. Each wait is also a Stop point.
+RUN_AHEAD_DISPATCHES = 512
 
 
 class BrowserDevice(Device):
@@ -52,6 +57,8 @@ class BrowserDevice(Device):
         self._next_uniform = 0
         self._pending = False
         self._next_program = 1
+        self._program_sizes = {}
+        self._queued_dispatches = 0   # since Python last waited for the GPU
 
     def create_buffer(self, nbytes):
         if nbytes > self.max_buffer_size:
@@ -103,7 +110,10 @@ class BrowserDevice(Device):
         uid = self._uniform(params) if params else 0
         self._words.extend((OP_DISPATCH, pipeline, uid, len(buffers), *buffers, *workgroups))
         self._pending = True
-        if len(self._words) >= SUBMIT_EVERY_WORDS or len(self._blob) >= SUBMIT_EVERY_BYTES:
+        self._queued_dispatches += 1
+        if self._queued_dispatches >= RUN_AHEAD_DISPATCHES:
+            self._catch_up()
+        elif len(self._words) >= SUBMIT_EVERY_WORDS or len(self._blob) >= SUBMIT_EVERY_BYTES:
             self.flush()
 
     def copy_buffer(self, source, destination, nbytes, source_offset=0, destination_offset=0):
@@ -127,16 +137,30 @@ class BrowserDevice(Device):
             words.extend((PROGRAM_DISPATCH, pipeline, start, len(params), len(buffers), *buffers, *workgroups))
         handle = self._next_program
         self._next_program += 1
+        self._program_sizes[handle] = sum(1 for c in commands if c[0] == "dispatch")
         self._runtime.createProgram(handle, to_js(memoryview(words)), to_js(memoryview(bytes(blob) or b"\0\0\0\0")))
         return handle
 
     def run_program(self, program):
         self._words.extend((OP_RUN_PROGRAM, program))
         self._pending = True
-        if len(self._words) >= SUBMIT_EVERY_WORDS:
+        self._queued_dispatches += self._program_sizes[program]
+        if self._queued_dispatches >= RUN_AHEAD_DISPATCHES:
+            self._catch_up()
+        elif len(self._words) >= SUBMIT_EVERY_WORDS:
             self.flush()
 
+    def _catch_up(self):
+        """Submit, then wait until only this submit is still running on the GPU."""
+        self._queued_dispatches = 0
+        self.flush()
+        from pyodide.ffi import can_run_sync, run_sync
+        if can_run_sync():
+            check_stop()
+            run_sync(self._runtime.settle(1))
+
     def release_program(self, program):
+        self._program_sizes.pop(program, None)
         self._words.extend((OP_RELEASE_PROGRAM, program))
         self._pending = True
 
@@ -153,6 +177,7 @@ class BrowserDevice(Device):
 
     def read_buffer(self, handle, nbytes):
         check_stop()   # a safe point: Stop ends the run here rather than during the wait
+        self._queued_dispatches = 0
         self.flush()
         from pyodide.ffi import can_run_sync, run_sync
         if not can_run_sync():
