@@ -375,15 +375,6 @@ def grid(device, invocations, workgroup=WORKGROUP):
 def run_map(backend, expr, inputs, out_shape, out_dtype, helpers=(), consts=(0, 0, 0, 0)):
     """out[i] = expr(v0, v1, ...) where vK = inputs[K].array read through inputs[K].view.
     `consts`: four ints the expression or its helpers may read as p.consts (not in the key)."""
-    out_shape = tuple(out_shape)
-    if len(out_shape) > MAX_RANK:
-        raise ValueError(f"WebGPU kernels support tensors of rank <= {MAX_RANK}, got {len(out_shape)}")
-    out = backend.empty(out_shape, out_dtype)
-    numel = math.prod(out_shape)
-    if numel == 0:
-        return out
-    views = [view for _, view in inputs]
-    shape, views = collapse(out_shape, views)
     in_types = tuple(wgsl_type(arr.dtype) for arr, _ in inputs)
     out_type = wgsl_type(out_dtype)
     if expr == "a" and in_types == (out_type,) and out_type != I64:
@@ -394,19 +385,34 @@ def run_map(backend, expr, inputs, out_shape, out_dtype, helpers=(), consts=(0, 
     # compiles once for every shape and rank (each distinct pipeline is a shader compile:
     # ~0.3 s on SwiftShader).
     key = ("map", expr, in_types, out_type, tuple(sorted(helpers)))
+    loads = [f"    let {'abcdefgh'[k]} = in{k}[o{k}];" for k in range(len(in_types))]
+    return _launch(backend, key, lambda: _map_wgsl(in_types, out_type, loads, expr,
+                                                   [HELPERS[h] for h in sorted(helpers)]),
+                   inputs, out_shape, out_dtype, consts)
 
-    def make_wgsl():
-        names = "abcdefgh"
-        bindings = "\n".join(f"@group(0) @binding({k + 1}) var<storage, read> in{k}: array<{t}>;"
-                             for k, t in enumerate(in_types))
-        count = len(in_types)
-        return fill(template("map"), INPUTS=bindings, OUT_BINDING=count + 1, OUT_TYPE=out_type,
-                    VIEW_VEC4S=max(1, 3 * count),
-                    OFFSETS="\n".join(f"    var o{k} = view_offset({k}u);" for k in range(count)),
-                    STEPS="\n".join(f"        o{k} = o{k} + j * view_stride({k}u, d);" for k in range(count)),
-                    LOADS="\n".join(f"    let {names[k]} = in{k}[o{k}];" for k in range(count)), EXPR=expr,
-                    HELPERS="\n".join(HELPERS[h] for h in sorted(helpers)))
 
+def _map_wgsl(in_types, out_type, loads, expr, functions):
+    """shaders/map.wgsl for inputs of `in_types`: `loads` (and statements) then out[i] = expr."""
+    count = len(in_types)
+    bindings = "\n".join(f"@group(0) @binding({k + 1}) var<storage, read> in{k}: array<{t}>;"
+                         for k, t in enumerate(in_types))
+    return fill(template("map"), INPUTS=bindings, OUT_BINDING=count + 1, OUT_TYPE=out_type,
+                VIEW_VEC4S=max(1, 3 * count),
+                OFFSETS="\n".join(f"    var o{k} = view_offset({k}u);" for k in range(count)),
+                STEPS="\n".join(f"        o{k} = o{k} + j * view_stride({k}u, d);" for k in range(count)),
+                LOADS="\n".join(loads), EXPR=expr, HELPERS="\n".join(functions))
+
+
+def _launch(backend, key, make_wgsl, inputs, out_shape, out_dtype, consts=(0, 0, 0, 0)):
+    """One map-kernel dispatch over `inputs` ((array, view) pairs) into a new array."""
+    out_shape = tuple(out_shape)
+    if len(out_shape) > MAX_RANK:
+        raise ValueError(f"WebGPU kernels support tensors of rank <= {MAX_RANK}, got {len(out_shape)}")
+    out = backend.empty(out_shape, out_dtype)
+    numel = math.prod(out_shape)
+    if numel == 0:
+        return out
+    shape, views = collapse(out_shape, [view for _, view in inputs])
     pipeline = backend.pipelines.get(key, make_wgsl)
     groups, row_pitch = grid(backend.device, numel)
     params = _params(numel, row_pitch, shape, views, consts)
@@ -466,31 +472,14 @@ def fused_source(program, in_dtypes):
 def run_fused(backend, program, inputs, out_shape, out_dtype):
     """One map kernel for a fused elementwise group (graph/fuse.py): every input read through
     its broadcasting view of `out_shape`, the instructions inlined, one write."""
-    out_shape = tuple(out_shape)
-    if len(out_shape) > MAX_RANK:
-        raise ValueError(f"WebGPU kernels support tensors of rank <= {MAX_RANK}, got {len(out_shape)}")
-    out = backend.empty(out_shape, out_dtype)
-    numel = math.prod(out_shape)
-    if numel == 0:
-        return out
-    shape, views = collapse(out_shape, [broadcast_view(x.shape, out_shape) for x in inputs])
     in_types = tuple(wgsl_type(x.dtype) for x in inputs)
     key = ("fused", program, tuple(x.dtype.name for x in inputs))
 
     def make_wgsl():
         functions, lines, result, helpers = fused_source(program, [x.dtype for x in inputs])
-        count = len(in_types)
-        bindings = "\n".join(f"@group(0) @binding({k + 1}) var<storage, read> in{k}: array<{t}>;"
-                             for k, t in enumerate(in_types))
-        return fill(template("map"), INPUTS=bindings, OUT_BINDING=count + 1, OUT_TYPE=wgsl_type(out_dtype),
-                    VIEW_VEC4S=max(1, 3 * count),
-                    OFFSETS="\n".join(f"    var o{k} = view_offset({k}u);" for k in range(count)),
-                    STEPS="\n".join(f"        o{k} = o{k} + j * view_stride({k}u, d);" for k in range(count)),
-                    LOADS="\n".join([f"    let v{k} = in{k}[o{k}];" for k in range(count)] + lines),
-                    EXPR=result, HELPERS="\n".join([HELPERS[h] for h in sorted(helpers)] + functions))
+        loads = [f"    let v{k} = in{k}[o{k}];" for k in range(len(in_types))] + lines
+        return _map_wgsl(in_types, wgsl_type(out_dtype), loads, result,
+                         [HELPERS[h] for h in sorted(helpers)] + functions)
 
-    pipeline = backend.pipelines.get(key, make_wgsl)
-    groups, row_pitch = grid(backend.device, numel)
-    backend.device.dispatch(pipeline, [x.handle for x in inputs] + [out.handle],
-                            _params(numel, row_pitch, shape, views), groups)
-    return out
+    return _launch(backend, key, make_wgsl, [(x, broadcast_view(x.shape, tuple(out_shape))) for x in inputs],
+                   out_shape, out_dtype)
