@@ -162,3 +162,16 @@ def test_keras_fit_fused_and_unfused_give_identical_history_and_weights():
     assert h1 == h2
     for a, b in zip(w1, w2):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_broadcast_feeding_a_chain_is_read_through_a_view_not_copied(device):
+    @tf.function
+    def f(x, y):
+        return tf.broadcast_to(tf.exp(x), (4, 3)) * y + 1.0
+
+    concrete = f.get_concrete_function(tf.TensorSpec((4, 1)), tf.TensorSpec((3,)))
+    plain, fused = programs(concrete.graph, concrete.graph.outputs)
+    assert "broadcast_to" in kinds(plain) and kinds(fused) == ["fused_elementwise"]
+    x, y = np.arange(4.0).reshape(4, 1) / 4, np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(f(tf.constant(x, tf.float32), tf.constant(y, tf.float32)).numpy(),
+                               np.exp(x) * y + 1, rtol=1e-6)

@@ -219,6 +219,8 @@ class Backend:
                 values.append(self.where(*operands))
             elif kind == "cast":
                 values.append(self.cast(operands[0], attr))
+            elif kind == "broadcast_to":   # broadcasting is what the next op (or the end) does
+                values.append(operands[0])
             else:   # a literal: (value, its dtype)
                 values.append(self.from_list([attr[0]], (), attr[1]))
         result = values[-1]

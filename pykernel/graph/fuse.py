@@ -11,7 +11,7 @@ group's ops in sequence (Backend.fused_elementwise), which is the reference the 
 kernels against.
 
 The fused program is a tuple of instructions `(kind, attr, args)`; kind is unary / binary /
-where / cast (attr: the op name or target dtype, args: the recorded argument order) or
+where / cast / broadcast_to (attr: the op name or target dtype, args: the recorded argument order) or
 literal (attr: (python value, dtype), no args); an arg `k` is external input k when
 k < number of inputs, else the result of instruction k - inputs. The last instruction is the
 result. Scalar constants become literals in the program (on backends that fold them into
@@ -20,7 +20,8 @@ kernel code), so they are neither inputs nor uploads.
 from .. import dtypes
 from . import ir
 
-ELEMENTWISE_KINDS = frozenset(("unary", "binary", "where", "cast"))
+# broadcast_to is the identity on each element: its input is read through a broadcasting view
+ELEMENTWISE_KINDS = frozenset(("unary", "binary", "where", "cast", "broadcast_to"))
 MAX_INPUTS = 7          # a kernel binds its inputs and one output: 8 storage buffers in every browser
 MAX_INSTRUCTIONS = 48   # beyond that a kernel compiles slowly for little gain
 FUSED = "fused_elementwise"

@@ -36,7 +36,8 @@ def random_program(rng):
              lambda t: tf.cast(tf.cast(t * 3.0, tf.int32), tf.float32), tf.math.floor, tf.math.sign]
     binary = [tf.add, tf.subtract, tf.multiply, tf.maximum, tf.minimum,
               lambda a, b: a / (tf.abs(b) + 1.0), lambda a, b: tf.where(a > b, a, b * 0.5),
-              lambda a, b: tf.cast(tf.logical_or(a < b, a > 1.0), tf.float32) + a]
+              lambda a, b: tf.cast(tf.logical_or(a < b, a > 1.0), tf.float32) + a,
+              lambda a, b: tf.broadcast_to(a, np.broadcast_shapes(tuple(a.shape), tuple(getattr(b, "shape", ())))) - b]
     literals = [0.5, -2.0, 3.0, float("inf"), float("nan"), 1e-7]
     plan = [(rng.randrange(3), rng.randrange(len(unary)), rng.randrange(len(binary)), rng.choice(literals),
              rng.random()) for _ in range(10)]

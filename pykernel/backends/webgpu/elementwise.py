@@ -441,6 +441,8 @@ def _instruction(kind, attr, arg_dtypes):
     if kind == "cast":
         expr, helpers = cast_expr(arg_dtypes[0], attr)
         return expr, helpers, attr
+    if kind == "broadcast_to":   # the input's view already broadcasts it
+        return "a", (), arg_dtypes[0]
     if kind == "where":   # where(cond, x, y): a = cond
         return "select(c, b, a != 0u)", (), arg_dtypes[1]
     raise ValueError(f"internal error: unknown fused instruction {kind!r}")
