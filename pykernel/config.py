@@ -95,3 +95,26 @@ experimental = type("experimental", (), {
     "set_virtual_device_configuration": staticmethod(set_logical_device_configuration),
     "VirtualDeviceConfiguration": LogicalDeviceConfiguration,
 })
+
+
+# Grappler's switches, tf.config.optimizer: "remapping" (TF's pass that fuses ops such as a
+# matmul, its bias and activation) turns pykernel's fusion (graph/fuse.py) on or off for
+# functions traced afterwards; TF's other options are accepted and have no effect here.
+_optimizer_options = {}
+
+
+def _set_experimental_options(options):
+    if not isinstance(options, dict):
+        raise TypeError(f"set_experimental_options takes a dict of option names to values, got {type(options).__name__}")
+    from .graph import replay
+    _optimizer_options.update(options)
+    if "remapping" in options:
+        replay.set_fusion(bool(options["remapping"]))
+
+
+optimizer = type("optimizer", (), {
+    "set_experimental_options": staticmethod(_set_experimental_options),
+    "get_experimental_options": staticmethod(lambda: dict(_optimizer_options)),
+    "set_jit": staticmethod(lambda enabled: None),
+    "get_jit": staticmethod(lambda: ""),
+})

@@ -175,3 +175,25 @@ def test_a_broadcast_feeding_a_chain_is_read_through_a_view_not_copied(device):
     x, y = np.arange(4.0).reshape(4, 1) / 4, np.array([1.0, -2.0, 0.5])
     np.testing.assert_allclose(f(tf.constant(x, tf.float32), tf.constant(y, tf.float32)).numpy(),
                                np.exp(x) * y + 1, rtol=1e-6)
+
+
+def test_tf_config_optimizer_remapping_switches_fusion():
+    @tf.function
+    def f(x):
+        return tf.tanh(x) * 2.0
+
+    try:
+        tf.config.optimizer.set_experimental_options({"remapping": False})
+        assert tf.config.optimizer.get_experimental_options() == {"remapping": False}
+        unfused = f.get_concrete_function(tf.TensorSpec((3,)))._program
+        assert "fused_elementwise" not in kinds(unfused)
+    finally:
+        tf.config.optimizer.set_experimental_options({"remapping": True})
+
+    @tf.function
+    def g(x):
+        return tf.tanh(x) * 2.0
+
+    assert kinds(g.get_concrete_function(tf.TensorSpec((3,)))._program) == ["fused_elementwise"]
+    with pytest.raises(TypeError, match="dict of option names"):
+        tf.config.optimizer.set_experimental_options("remapping")
