@@ -1,5 +1,7 @@
 """Time per Keras training step, eager (`run_eagerly=True`) against traced (`tf.function`
-replay, Keras's default), per backend; with the traced step's primitive count.
+replay, Keras's default), per backend; with the traced step's primitive count. The traced
+step is timed twice: as traced (no fusion, op-by-op replay) and as it runs by default
+(elementwise groups fused; on WebGPU a prepared program).
 
     python bench/graph_steps.py [--devices numpy,python,webgpu] [--steps 50] [--rounds 3]
 
@@ -66,7 +68,9 @@ def main(argv=None):
     backends.register("numpy", NumpyBackend)    # "cpu" is NumPy when it is installed: both by name here
     backends.register("python", PythonBackend)
 
-    print(f"{'device':8} {'model':28} {'eager ms':>9} {'traced ms':>10} {'speed-up':>9} {'primitives':>11}")
+    from pykernel.graph import replay
+    print(f"{'device':8} {'model':28} {'eager ms':>9} {'traced ms':>10} {'fused ms':>9} {'speed-up':>9} "
+          f"{'steps':>6} {'fused':>6}")
     for device in args.devices.split(","):
         tf.config.set_device(device)
         for name, build in models(keras).items():
@@ -74,9 +78,16 @@ def main(argv=None):
                 continue
             steps = max(5, args.steps // 5) if device == "python" else args.steps
             eager, _ = step_ms(tf, keras, build, True, steps, args.rounds)
-            traced, dispatches = step_ms(tf, keras, build, False, steps, args.rounds)
-            print(f"{device:8} {name:28} {eager:9.2f} {traced:10.2f} {eager / traced:8.1f}x {dispatches or '-':>11}",
-                  flush=True)
+            replay.set_fusion(False)
+            replay.set_prepared_programs(False)
+            try:
+                traced, dispatches = step_ms(tf, keras, build, False, steps, args.rounds)
+            finally:
+                replay.set_fusion(True)
+                replay.set_prepared_programs(True)
+            fused, fused_dispatches = step_ms(tf, keras, build, False, steps, args.rounds)
+            print(f"{device:8} {name:28} {eager:9.2f} {traced:10.2f} {fused:9.2f} {eager / fused:8.1f}x "
+                  f"{dispatches or '-':>6} {fused_dispatches or '-':>6}", flush=True)
 
 
 if __name__ == "__main__":

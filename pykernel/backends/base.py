@@ -207,7 +207,9 @@ class Backend:
         `program`'s last instruction over `inputs`, broadcast to `shape` (of `dtype`).
 
         This reference runs the instructions one by one through this backend's own
-        primitives; a backend overrides it to run the group as one kernel."""
+        primitives; a backend overrides it to run the group as one kernel, and says so with
+        `fuses_elementwise = True` (only then do its programs fuse by default: for the
+        others a group would cost as much as its ops)."""
         values = list(inputs)
         for kind, attr, args in program:
             operands = [values[k] for k in args]

@@ -53,6 +53,7 @@ def _erf(x):
 class NumpyBackend(Backend):
     name = "cpu"
     device_name = "CPU:0"
+    fuses_elementwise = True   # fused_elementwise below: one errstate, no per-op dispatch
 
     def __init__(self):
         _numpy()
@@ -143,6 +144,35 @@ class NumpyBackend(Backend):
 
     def where(self, cond, a, b):
         return np.where(cond, a, b)
+
+    def fused_elementwise(self, program, inputs, shape, dtype):
+        """The group's ops as one NumPy expression: `unary`/`binary` above, inlined (one
+        errstate for all of them), so results are the same bits."""
+        values = list(inputs)
+        unary, binary = self._unary, self._binary
+        with np.errstate(all="ignore"):
+            for kind, attr, args in program:
+                if kind == "binary":
+                    a = values[args[0]]
+                    out = binary[attr](a, values[args[1]])
+                    if out.dtype != np.bool_ and out.dtype != a.dtype:
+                        out = out.astype(a.dtype)
+                elif kind == "unary":
+                    x = values[args[0]]
+                    out = unary[attr](x)
+                    if attr not in ("logical_not", "isnan", "isfinite"):
+                        out = out.astype(x.dtype, copy=False)
+                elif kind == "where":
+                    out = np.where(values[args[0]], values[args[1]], values[args[2]])
+                elif kind == "cast":
+                    out = self.cast(values[args[0]], attr)
+                elif kind == "broadcast_to":
+                    out = values[args[0]]
+                else:
+                    out = np.asarray(attr[0], dtype=attr[1].as_numpy_dtype)
+                values.append(out)
+        result = values[-1]
+        return result if np.shape(result) == tuple(shape) else np.broadcast_to(result, shape)
 
     def cast(self, x, dtype):
         target = dtype.as_numpy_dtype

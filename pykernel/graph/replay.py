@@ -37,7 +37,7 @@ class Program:
         self.graph = graph
         live = _live_nodes(graph, outputs)
         nodes = [n for n in graph.nodes if id(n) in live and n.kind != ir.PLACEHOLDER]
-        if fusion_enabled() if fuse is None else fuse:
+        if (fusion_enabled() and getattr(backend, "fuses_elementwise", False)) if fuse is None else fuse:
             read = backend.to_list if getattr(backend, "folds_literals", False) else None
             nodes = fusion.fuse(nodes, {id(v) for v in outputs if v is not None}, read)
         self.nodes = nodes   # what runs: the graph's live nodes, elementwise groups fused

@@ -22,6 +22,7 @@ MAX_PENDING_VALUES = 16384
 class WebGPUBackend(Backend):
     name = "webgpu"
     folds_literals = True   # graph/fuse.py writes one-element constants into fused kernels' code
+    fuses_elementwise = True
 
     def __init__(self, device):
         self.device = device
