@@ -103,7 +103,8 @@ def test_the_device_selector_overrides_auto(playground):
         code = page.input_value("#code")
         assert f'tf.config.set_device("{device}")  # chosen in the page' in code
         note = page.inner_text("#device-note")
-        assert note.startswith(f"Training on {label} (your choice). Auto for this model: ")
+        # (the Auto figures follow when an earlier test in this page timed the model: order-dependent)
+        assert note.startswith(f"Training on {label} (your choice).")
         run = click_and_wait(page, "#train")
         assert run["ok"] is True, app(page, "lastError")
         choice = app(page, "deviceChoice")
