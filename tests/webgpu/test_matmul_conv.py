@@ -46,9 +46,9 @@ def test_matmul_odd_shapes(gpu, ref, m, k, n):
     check_matmul(gpu, ref, randn(m, k), randn(k, n))
 
 
-@pytest.mark.parametrize("tiling", mm.SQUARE, ids=lambda t: f"{t.bm}x{t.bn}")
-def test_matmul_each_square_tile(gpu, ref, monkeypatch, tiling):
-    monkeypatch.setattr(mm, "SQUARE", (tiling,))
+@pytest.mark.parametrize("tiling", mm.TILINGS, ids=lambda t: t.name)
+def test_matmul_each_tiling(gpu, ref, monkeypatch, tiling):
+    monkeypatch.setattr(mm, "_tiling", lambda m, n: tiling)
     check_matmul(gpu, ref, randn(200, 52), stored((52, 260), True), False, True)
 
 
@@ -71,7 +71,7 @@ def test_matmul_dispatch_limits(gpu, ref, monkeypatch):
 @pytest.mark.parametrize("batch,m,k,n", [(1, 40, 1500, 36), (1, 20, 2600, 20), (3, 33, 1000, 7)])
 def test_matmul_split_k(gpu, ref, batch, m, k, n):
     a, b = randn(batch, m, k), randn(batch, k, n)
-    assert mm._splits(mm._tiling(m, n, batch).groups(m, n, batch), k)[0] > 1
+    assert mm._splits(mm._tiling(m, n).groups(m, n, batch), k)[0] > 1
     check_matmul(gpu, ref, a, b, rtol=2e-4, atol=2e-4)
 
 

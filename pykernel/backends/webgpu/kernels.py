@@ -4,6 +4,7 @@ A kernel is identified by a key (family, dtypes, rank, expression, ...); its WGS
 generated once, compiled once per device, and reused for every later dispatch.
 """
 import pathlib
+import time
 
 from ... import dtypes
 
@@ -74,18 +75,60 @@ def fill(text, **values):
 
 
 class PipelineCache:
+    """Pipelines by kernel key, each compiled once per device, with what each compile cost.
+
+    `compile_report()` lists (family, ms) per pipeline in compile order: on a native device
+    the wall time of create_pipeline; in the browser, where compiles are asynchronous
+    (createComputePipelineAsync), the time the JS runtime measured from the start of the
+    compile to its end, once it has ended (None before)."""
+
     def __init__(self, device):
         self._device = device
         self._pipelines = {}
+        self._compiles = []   # (key, pipeline handle, wall ms of create_pipeline), compile order
 
     def get(self, key, make_wgsl):
         pipeline = self._pipelines.get(key)
         if pipeline is None:
             wgsl = make_wgsl()
+            start = time.perf_counter()
             try:
                 pipeline = self._device.create_pipeline(wgsl)
             except Exception as e:
                 raise RuntimeError(f"internal error: WGSL for kernel {key!r} failed to compile: {e}\n"
                                    f"{wgsl}") from e
+            self._compiles.append((key, pipeline, (time.perf_counter() - start) * 1000))
             self._pipelines[key] = pipeline
         return pipeline
+
+    def __contains__(self, key):
+        return key in self._pipelines
+
+    def __len__(self):
+        return len(self._pipelines)
+
+    def keys(self):
+        return list(self._pipelines)
+
+    def compile_details(self):
+        """[(key, ms)] per pipeline in compile order; ms as in compile_report."""
+        measured = getattr(self._device, "compile_times", None)
+        device_ms = measured() if measured is not None else None
+        if device_ms is None:
+            return [(key, ms) for key, _, ms in self._compiles]
+        return [(key, device_ms.get(handle)) for key, handle, _ in self._compiles]
+
+    def compile_report(self):
+        """[(family, ms)] per pipeline in compile order (family: the key's first field:
+        "gemm", "map", "reduce", ...)."""
+        return [(str(key[0]), ms) for key, ms in self.compile_details()]
+
+    def compile_summary(self):
+        """{family: (pipelines, total ms)}, the costliest family first (unfinished compiles
+        count as 0 ms)."""
+        totals = {}
+        for name, ms in self.compile_report():
+            count, total = totals.get(name, (0, 0.0))
+            totals[name] = (count + 1, total + (ms or 0.0))
+        return dict(sorted(totals.items(), key=lambda item: -item[1][1]))
+

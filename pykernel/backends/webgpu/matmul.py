@@ -1,8 +1,11 @@
 """Batched matmul, and the tiled GEMM core (shaders/matmul.wgsl) that convolutions share.
 
-`gemm` picks a tile shape for the problem, vec4 or scalar reads per operand (vec4 when the
-operand's contiguous axis is a multiple of 4 long), split-K when there are too few output
-tiles to fill a GPU, and generates the unrolled per-thread multiply-add block.
+Few pipelines: one per (element type, address form, tiling), at most 2 tilings and 4 forms
+(matmul, conv2d and its two gradients). Strides, transposes, broadcast batches, the order
+tile loads walk each operand, conv geometry and split-K are uniforms chosen here per call,
+so a model's first step compiles 1-5 GEMM shaders where it compiled 6-9 (one per
+shape/layout/vec4 combination), each also cheaper (smaller workgroup memory): SwiftShader,
+the page's software adapter, took 1-2.5 s per GEMM compile.
 """
 import math
 import struct
@@ -11,44 +14,57 @@ from ... import dtypes
 from .elementwise import contiguous_strides, run_map
 from .kernels import fill, reject_int64, template, wgsl_type
 
-BK = 16                 # K depth of one tile step
-TARGET_GROUPS = 256     # workgroups that fill a large GPU (~2 per SM); fewer -> smaller tiles, split-K
+WG = 256                # threads per workgroup, 4 x 4 outputs each
+TARGET_GROUPS = 256     # workgroups that fill a large GPU (~2 per SM); fewer -> split-K
 MIN_K_CHUNK = 256       # split-K never leaves a split less K than this
+K_ALIGN = 8             # split-K chunks are whole tile steps of every tiling
 MAX_SPLITS = 49         # summed in two passes of <= 7 inputs (the map kernel's binding limit)
 MAX_BATCH_DIMS = 8
 
+# The operand address forms: WGSL offsets of A(m, k) and B(n, k), baked into the shader (one
+# pipeline each: a runtime choice among them would cost every adapter that runs SIMD lanes
+# under masks, lavapipe and SwiftShader, all the forms' arithmetic on every load).
+# conv2d.wgsl has the convolutions' im2col helpers; strides come from Params.
+STRIDED_A = "a_base + m * p.a_rs + k * p.a_ks"
+STRIDED_B = "b_base + n * p.b_rs + k * p.b_ks"
+FORMS = {
+    "matmul": (STRIDED_A, STRIDED_B),
+    "conv2d": ("im2col(m, k)", STRIDED_B),
+    "conv2d_grad_input": ("col2im(m, k)", "filter_t(n, k)"),
+    "conv2d_grad_filter": ("im2col(k, m)", STRIDED_B),
+}
+
 
 class Tiling:
-    """tm rows x tn vec4 columns per thread, wx threads across N (256 // wx across M)."""
+    """wx threads across N (WG // wx across M): a bm x bn output tile, bk deep per step.
+    Baked into the shader (as runtime values they cost lavapipe a quarter of its speed), so
+    there are only two; workgroup memory is bk * (bm + bn) words, kept near 1K words (WGSL
+    zero-fills it, which SwiftShader compiles as one store per word: ~0.35 ms each)."""
 
-    def __init__(self, tm, tn, wx):
-        self.tm, self.tn, self.wx, self.wy = tm, tn, wx, 256 // wx
-        self.bm, self.bn = self.wy * tm, wx * 4 * tn
+    def __init__(self, name, wx, bk):
+        self.name, self.wx, self.bk = name, wx, bk
+        self.bm, self.bn = 4 * WG // wx, 4 * wx
+        assert K_ALIGN % bk == 0
 
     def groups(self, m, n, batches):
         return -(-m // self.bm) * -(-n // self.bn) * batches
 
-    def key(self):
-        return self.tm, self.tn, self.wx
 
-
-SQUARE = (Tiling(8, 2, 16), Tiling(8, 1, 16), Tiling(4, 1, 16))   # biggest tile first
-THIN_N = Tiling(4, 1, 4)     # 256 x 16: N <= 16 (e.g. a classifier's logits), any M
-THIN_M = Tiling(4, 1, 64)    # 16 x 256: M <= 16 (a few rows, e.g. inference on one example)
+SQUARE = Tiling("64x64", 16, 8)
+THIN_N = Tiling("256x16", 4, 4)    # N <= 16 (a classifier's logits, a first conv's channels), any M
+TILINGS = (SQUARE, THIN_N)
 
 
 class Operand:
-    """A GEMM input: `index` is the WGSL element offset of (row, k) (row = m for A, n for B),
-    `along_k` whether consecutive k are adjacent in memory (else consecutive rows are)."""
+    """A GEMM input: element (row, k) (row = m for A, n for B) at its form's offset (strided:
+    row * rs + k * ks past the batch base); `kfast` whether consecutive k are adjacent in
+    memory (else consecutive rows are), the order the tile loads walk it in. A convolution's
+    operand whose runs of 4 along that axis are adjacent words (`runs`, channels a multiple
+    of 4) computes one im2col offset per 4 loads."""
 
-    def __init__(self, array, index, along_k, contiguous_len):
-        self.array = array
-        self.index = index
-        self.along_k = along_k
-        self.vec4 = contiguous_len % 4 == 0 and array.size > 0
-
-    def key(self):
-        return self.index, self.along_k, self.vec4
+    def __init__(self, array, kfast, rs=0, ks=0, runs=False):
+        self.array, self.kfast, self.rs, self.ks = array, kfast, rs, ks
+        self.w = 4 if runs else 1
 
 
 def matmul(backend, a, b, transpose_a, transpose_b):
@@ -62,9 +78,8 @@ def matmul(backend, a, b, transpose_a, transpose_b):
     # strides per row and per k: a transpose only swaps them
     a_rs, a_ks = (1, ca) if transpose_a else (ca, 1)
     b_rs, b_ks = (cb, 1) if transpose_b else (1, cb)
-    ops = (Operand(a, "a_base + m * p.a_rs + k * p.a_ks", a_ks == 1, ca),
-           Operand(b, "b_base + n * p.b_rs + k * p.b_ks", b_ks == 1, cb))
-    out = gemm(backend, ops, m, n, k, dims, (a_rs, a_ks, b_rs, b_ks), a.dtype)
+    ops = (Operand(a, a_ks == 1, a_rs, a_ks), Operand(b, b_ks == 1, b_rs, b_ks))
+    out = gemm(backend, ops, m, n, k, dims, a.dtype)
     return backend.reshape(out, batch + (m, n))
 
 
@@ -82,31 +97,25 @@ def _matmul_int64(backend, a, b, transpose_a, transpose_b):
     return backend.reduce("sum", products, (len(products.shape) - 1,), False)
 
 
-def gemm(backend, operands, m, n, k, batch_dims=(), strides=(0, 0, 0, 0), dtype=dtypes.float32,
-         family=("matmul",), fields="", field_values=(), helpers=""):
+def gemm(backend, operands, m, n, k, batch_dims=(), dtype=dtypes.float32, form="matmul", conv=(0,) * 16):
     """out[batch][m][n] = sum_k A(m, k) B(n, k) as a (batches, m, n) array.
 
-    batch_dims: merged [(size, a_stride, b_stride)]; a family (conv) may add uniform
-    `fields` (WGSL struct members; `field_values`, 4-byte ints, a multiple of 4 of them) and
-    `helpers` (WGSL functions its operand index expressions call)."""
+    batch_dims: merged [(size, a_stride, b_stride)]; form: the operands' address form
+    (FORMS); conv: the 16 geometry fields of Params that the convolutions' forms read."""
     a, b = operands
-    reject_int64(dtype, family[0])
+    reject_int64(dtype, form)
     if len(batch_dims) > MAX_BATCH_DIMS:
         raise ValueError(f"WebGPU matmul supports at most {MAX_BATCH_DIMS} batch dimensions")
     batches = math.prod(size for size, _, _ in batch_dims)
     kind = wgsl_type(dtype)
     if batches * m * n == 0:
         return backend.empty((batches, m, n), dtype)
-    tiling = _tiling(m, n, batches)
+    tiling = _tiling(m, n)
     tiles_n = -(-n // tiling.bn)
     tiles = -(-m // tiling.bm) * tiles_n
     # float32 only: summed uint8 partials would need wrapping again, and integer GEMMs are rare
     splits, k_chunk = _splits(tiles * batches, k) if kind == "f32" else (1, max(k, 1))
-    out_vec4 = n % 4 == 0
-    finish = "v & vec4<u32>(255u)" if dtype is dtypes.uint8 else "v"
-
-    key = ("gemm", kind, tiling.key(), a.key(), b.key(), out_vec4, finish, family)
-    pipeline = backend.pipelines.get(key, lambda: _wgsl(kind, tiling, a, b, out_vec4, finish, fields, helpers))
+    pipeline = gemm_pipeline(backend, dtype, form, tiling)
 
     out = backend.empty((batches * splits, m, n), dtype)
     limit = backend.device.max_workgroups_per_dimension
@@ -115,30 +124,29 @@ def gemm(backend, operands, m, n, k, batch_dims=(), strides=(0, 0, 0, 0), dtype=
     dims = list(batch_dims) + [(1, 0, 0)] * (MAX_BATCH_DIMS - len(batch_dims))
     total_z = batches * splits
     for z_base in range(0, total_z, limit):
-        params = struct.pack(f"<40i{len(field_values)}i", m, n, k, tiles_n, tiles, gx, splits, k_chunk,
-                             z_base, len(batch_dims), 0, 0, *strides,
+        params = struct.pack("<60i", m, n, k, tiles_n, tiles, gx, splits, k_chunk,
+                             z_base, len(batch_dims), a.w, b.w, a.rs, a.ks, b.rs, b.ks,
+                             0, 0, int(a.kfast), int(b.kfast),
                              *(d[0] for d in dims), *(d[1] for d in dims), *(d[2] for d in dims),
-                             *field_values)
+                             *conv)
         backend.device.dispatch(pipeline, [a.array.handle, b.array.handle, out.handle], params,
                                 (gx, gy, min(limit, total_z - z_base)))
     return _sum_splits(backend, out, batches, splits, m, n)
 
 
-def _tiling(m, n, batches):
-    """A thin tile for thin outputs, else the biggest tile that still yields TARGET_GROUPS
-    workgroups without overhanging the matrix: more outputs per thread, fewer loads each."""
-    # n <= 16 whatever m: when m <= 16 too, THIN_N's 256 x 16 tile is no bigger than the
-    # 64 x 64 fallback, and it is the kernel the training step's thin matmuls (a classifier
-    # head, its gradients) already compiled: small evaluate/predict batches add no pipeline.
-    if n <= 16:
-        return THIN_N
-    if m <= 16 and n > 16:
-        return THIN_M
-    for tiling in SQUARE:
-        if tiling.bm <= max(m, 64) and tiling.bn <= max(n, 64) and \
-                tiling.groups(m, n, batches) >= TARGET_GROUPS:
-            return tiling
-    return SQUARE[-1]
+def gemm_pipeline(backend, dtype, form="matmul", tiling=SQUARE):
+    """The GEMM pipeline for `dtype` (float32, int32 or uint8), an operand address form
+    (FORMS) and a tiling, compiled on first use."""
+    kind = wgsl_type(dtype)
+    finish = "v & vec4<u32>(255u)" if dtype is dtypes.uint8 else "v"
+    return backend.pipelines.get(("gemm", kind, finish, form, tiling.name),
+                                 lambda: _wgsl(kind, finish, form, tiling))
+
+
+def _tiling(m, n):
+    """THIN_N for outputs at most 16 wide, else SQUARE (split-K fills the GPU when that
+    gives too few workgroups; a few rows by many columns is small work either way)."""
+    return THIN_N if n <= 16 else SQUARE
 
 
 def _splits(groups, k):
@@ -147,8 +155,8 @@ def _splits(groups, k):
     if want < 2:
         return 1, max(k, 1)
     splits = next(s for s in range(want, MAX_SPLITS + 1) if _fan_ins(s))
-    k_chunk = -(-k // splits) + BK - 1
-    return splits, k_chunk - k_chunk % BK   # whole tile steps; trailing splits may be empty
+    k_chunk = -(-k // splits) + K_ALIGN - 1
+    return splits, k_chunk - k_chunk % K_ALIGN   # whole tile steps; trailing splits may be empty
 
 
 def _fan_ins(splits):
@@ -199,45 +207,51 @@ def _batch_dims(a_batch, b_batch, a_matrix, b_matrix):
 
 # ------------------------------------------------------------------ WGSL generation
 
-def _wgsl(kind, tiling, a, b, out_vec4, finish, fields, helpers):
-    tm, tn, wx = tiling.tm, tiling.tn, tiling.wx
-    vt = f"vec4<{kind}>"
-    acc = [(r, j) for r in range(tm) for j in range(tn)]
-    micro = [f"            let a{i} = a_sub[k][ty * {tm // 4} + {i}];" for i in range(tm // 4)]
-    micro += [f"            let b{j} = b_sub[k][tx + {wx * j}];" for j in range(tn)]
-    micro += [f"            c{r}_{j} = c{r}_{j} + a{r // 4}.{'xyzw'[r % 4]} * b{j};" for r, j in acc]
-    if out_vec4:
-        store = (f"    if (m < p.m && n < p.n) {{ out[((z * p.m + m) * p.n + n) / 4] = {finish}; }}")
-    else:
-        store = (f"    if (m >= p.m) {{ return; }}\n    let w = {finish};\n"
-                 "    let i = (z * p.m + m) * p.n + n;\n"
-                 "    for (var c = 0; c < 4; c = c + 1) { if (n + c < p.n) { out[i + c] = w[c]; } }")
-    return fill(template("matmul"), T=kind, BM=tiling.bm, BN=tiling.bn, BK=BK, WX=wx, WY=tiling.wy,
-                FIELDS=fields, HELPERS=helpers,
-                A_VT=vt if a.vec4 else kind, B_VT=vt if b.vec4 else kind, OUT_VT=vt if out_vec4 else kind,
-                A_WIDTH=4 if a.vec4 else 1, B_WIDTH=4 if b.vec4 else 1, A_INDEX=a.index, B_INDEX=b.index,
-                FILL_A=_fill_code("a", a, tiling.bm, kind), FILL_B=_fill_code("b", b, tiling.bn, kind), STORE=store,
-                ACC_DECL="\n".join(f"    var c{r}_{j} = {vt}(0);" for r, j in acc), MICRO="\n".join(micro),
-                STORE_ALL="\n".join(f"    store(z, m0 + ty * {tm} + {r}, n0 + tx * 4 + {4 * wx * j}, c{r}_{j});"
-                                    for r, j in acc))
+def _wgsl(kind, finish, form, tiling):
+    a_index, b_index = FORMS[form]
+    conv = form != "matmul"
+    return fill(template("matmul"), T=kind, WG=WG, WX=tiling.wx, BM=tiling.bm, BN=tiling.bn, BK=tiling.bk,
+                FINISH=finish, CONV=template("conv2d") if conv else "",
+                FILL_A=_fill_code("a", "m", a_index, "BM", "0", conv, kind),
+                FILL_B=_fill_code("b", "n", b_index, "BN", "B_AT", conv, kind))
 
 
-def _fill_code(x, op, rows, kind):
-    """Loads of one BK x rows tile, consecutive threads on consecutive addresses."""
-    width = 4 if op.vec4 else 1
-    step = f" * {width}" if width > 1 else ""
-    if op.along_k:
-        pos = f"        let kk = (e % {BK // width}){step};\n        let r = e / {BK // width};"
-    else:
-        pos = f"        let r = (e % {rows // width}){step};\n        let kk = e / {rows // width};"
-    zero = f"vec4<{kind}>(0)" if op.vec4 else f"{kind}(0)"
-    if op.vec4 and not op.along_k:
-        put = f"        {x}_sub[kk][r / 4] = v;"
-    elif op.vec4:   # four k rows of one column
-        put = "\n".join(f"        {x}_sub[kk + {c}][r / 4][r % 4] = v.{'xyzw'[c]};" for c in range(4))
-    else:
-        put = f"        {x}_sub[kk][r / 4][r % 4] = v;"
-    return (f"    for (var e = t; e < {BK * rows // width}; e = e + 256) {{\n{pos}\n"
-            f"        var v = {zero};\n"
-            f"        if (r0 + r < rows && k0 + kk < k_end) {{ v = {x}_at(r0 + r, k0 + kk); }}\n"
-            f"{put}\n    }}")
+def _fill_code(x, row, index, rows, at, runs, kind):
+    """fill_a / fill_b: with `runs` (the convolutions' forms), p.{x}_w words per offset."""
+    if not runs:
+        return f"""fn fill_{x}(r0: i32, k0: i32, k_end: i32, t: i32) {{
+    let kfast = p.{x}_kfast != 0;
+    for (var e = t; e < BK * {rows}; e = e + WG) {{
+        let kk = select(e / {rows}, e % BK, kfast);
+        let r = select(e % {rows}, e / BK, kfast);
+        let {row} = r0 + r;
+        let k = k0 + kk;
+        var v = {kind}(0);
+        if ({row} < p.{row} && k < k_end) {{
+            let i = {index};
+            if (i >= 0) {{ v = {x}_src[i]; }}
+        }}
+        sub[{at} + (kk * {rows} + r) / 4][r % 4] = v;
+    }}
+}}"""
+    return f"""fn fill_{x}(r0: i32, k0: i32, k_end: i32, t: i32) {{
+    let kfast = p.{x}_kfast != 0;
+    let w = p.{x}_w;
+    for (var e = t; e < select(BK * {rows}, BK * {rows} / 4, w == 4); e = e + WG) {{
+        let s = e * w;   // the run's first word, in walk order
+        let kk = select(s / {rows}, s % BK, kfast);
+        let r = select(s % {rows}, s / BK, kfast);
+        let {row} = r0 + r;
+        let k = k0 + kk;
+        let i = {index};
+        for (var c = 0; c < 4; c = c + 1) {{
+            if (c < w) {{
+                let kc = kk + select(0, c, kfast);
+                let rc = r + select(c, 0, kfast);
+                var v = {kind}(0);
+                if (r0 + rc < p.{row} && k0 + kc < k_end && i >= 0) {{ v = {x}_src[i + c]; }}
+                sub[{at} + (kc * {rows} + rc) / 4][rc % 4] = v;
+            }}
+        }}
+    }}
+}}"""
