@@ -58,7 +58,8 @@ def run_model(tf, keras, gpu, build, warm):
     model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
     rng = np.random.default_rng(0)
     x = rng.random((4 * batch,) + shape).astype("float32")
-    y = rng.integers(0, 2, (4 * batch, 1)).astype("float32") if classes == 2 else rng.integers(0, classes, 4 * batch)
+    # the page's label dtypes: playground points int32, MNIST uint8
+    y = rng.integers(0, classes, 4 * batch).astype("int32" if classes == 2 else "uint8")
     start = time.perf_counter()
     model.train_on_batch(x[:batch], y[:batch])
     first_ms = (time.perf_counter() - start) * 1000

@@ -37,6 +37,11 @@ export class GpuRuntime {
     this.programs = new Map();  // prepared programs (pykernel/backends/webgpu/program.py)
     this.inFlight = [];         // one promise per submit, resolved when the GPU has done it
     this.errors = [];
+    this.compiling = new Map();      // pipeline id -> promise of its compile, while it runs
+    this.compileMs = [];
+    this.lastCompileEnd = 0;
+    this.deferred = Promise.resolve();   // the submits waiting for compiles, in order
+    this.deferredCount = 0;
     this.lost = null;
     device.lost.then((info) => {
       this.lost = `the GPU device was lost (${info.reason || "unknown reason"}: ${info.message}); ` +
@@ -45,9 +50,28 @@ export class GpuRuntime {
     device.addEventListener("uncapturederror", (e) => this.errors.push(e.error.message));
   }
 
+  // Compiles run asynchronously (createComputePipelineAsync), so several are issued ahead of
+  // use (pykernel/backends/webgpu/warmup.py) while Python goes on; a submit that uses one
+  // still compiling is encoded once it has (submits stay in order, see submit), and a
+  // failed compile is reported by takeError. compileMs[id]: the compile's own time in ms,
+  // from its start or the previous compile's end, whichever is later (the GPU process
+  // compiles one at a time); undefined until it ends.
   createPipeline(id, code, entryPoint) {
     const module = this.device.createShaderModule({ code });
-    this.pipelines[id] = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint } });
+    const started = performance.now();
+    const done = this.device.createComputePipelineAsync({ layout: "auto", compute: { module, entryPoint } }).then(
+      (pipeline) => {
+        const now = performance.now();
+        this.pipelines[id] = pipeline;
+        this.compileMs[id] = now - Math.max(started, this.lastCompileEnd);
+        this.lastCompileEnd = now;
+      },
+      (error) => {
+        const name = code.trimStart().split("\n", 1)[0].slice(0, 100);
+        this.errors.push(`a WebGPU pipeline failed to compile (pipeline ${id}, ${name}): ${error.message}`);
+      });
+    this.compiling.set(id, done);
+    done.finally(() => this.compiling.delete(id));
   }
 
   // A recorded step: its dispatches (own parameter buffers; bind groups built at first run,
@@ -108,6 +132,7 @@ export class GpuRuntime {
   // Resolves once at most `keep` submits are still running on the GPU: Python waits on it so
   // that it never queues far ahead of the GPU (a read would then wait for all of it).
   async settle(keep) {
+    await this.deferred;
     while (this.inFlight.length > keep) await this.inFlight.shift();
   }
 
@@ -116,7 +141,45 @@ export class GpuRuntime {
     return this.errors.length ? this.errors.splice(0).join("\n") : "";
   }
 
+  // Encodes and submits at once, unless a pipeline it uses is still compiling or an earlier
+  // submit still waits: then it waits too, behind them (queue order is submit order), and
+  // `read` and `settle` wait for it. An error there is kept for takeError.
   submit(words, blob) {
+    const used = this.compiling.size ? this.pipelinesUsed(words) : null;
+    const compiles = Array.from(this.compiling.entries()).filter(([id]) => !used || used.has(id)).map(([, p]) => p);
+    if (!compiles.length && !this.deferredCount) {
+      try { this.encodeAndSubmit(words, blob); } catch (error) { this.errors.push(String(error && error.message || error)); }
+      return;
+    }
+    const [w, b] = [words.slice(), blob.slice()];
+    this.deferredCount += 1;
+    this.deferred = this.deferred.then(() => Promise.all(compiles))
+      .then(() => this.encodeAndSubmit(w, b))
+      .catch((error) => { this.errors.push(String(error && error.message || error)); })
+      .finally(() => { this.deferredCount -= 1; });
+  }
+
+  // The pipeline ids a command list dispatches (directly or through programs); null when it
+  // holds a command this scan does not know (then the submit waits for every compile).
+  pipelinesUsed(words) {
+    const used = new Set();
+    const sizes = { [OP_CREATE_BUFFER]: 3, [OP_RELEASE_BUFFER]: 2, [OP_WRITE_BUFFER]: 5, [OP_CREATE_UNIFORM]: 4,
+      [OP_RELEASE_UNIFORMS]: 1, [OP_COPY_BUFFER]: 6, [OP_RELEASE_PROGRAM]: 2 };
+    for (let i = 0; i < words.length;) {
+      const op = words[i];
+      if (op === OP_DISPATCH) { used.add(words[i + 1]); i += 7 + words[i + 3]; }
+      else if (op === OP_RUN_PROGRAM) {
+        const program = this.programs.get(words[i + 1]);
+        if (!program) return null;
+        for (const entry of program.entries) if (!entry.copy) used.add(entry.pipeline);
+        i += 2;
+      } else if (sizes[op]) i += sizes[op];
+      else return null;
+    }
+    return used;
+  }
+
+  encodeAndSubmit(words, blob) {
     const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
     const encoder = this.device.createCommandEncoder();
     let pass = null;
@@ -203,6 +266,7 @@ export class GpuRuntime {
   }
 
   async read(handle, nbytes) {
+    await this.deferred;   // submits still waiting for their pipelines come first
     const size = Math.max(4, (nbytes + 3) & ~3);
     const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
     const encoder = this.device.createCommandEncoder();

@@ -139,6 +139,8 @@ async function init({ sharedFlags }) {
   const info = JSON.parse(await pyodide.runPythonAsync(
     "import pykernel.playground\nfrom pykernel.playground import result_for_page as __pykernel_result_for_page__\n" +
     `pykernel.playground.start(${JSON.stringify(backend)})`, { globals: namespace }));
+  // start compiling the common kernels (asynchronous: the GPU process compiles while we go on)
+  if (backend === "webgpu") await pyodide.runPythonAsync("import pykernel.backends.webgpu.warmup as w\nw.warmup()").catch((e) => console.warn("pykernel warmup failed:", e.message));
   mark("ready");
   post({ type: "ready", backend, adapter, python: info.python, pykernel: info.pykernel, timings });
 }

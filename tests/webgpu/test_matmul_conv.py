@@ -11,6 +11,7 @@ import pytest
 
 from pykernel import dtypes
 from pykernel.backends.webgpu import matmul as mm
+from pykernel.backends.webgpu.kernels import PipelineCache
 
 from .conftest import assert_close, upload
 
@@ -91,6 +92,29 @@ def test_matmul_integers(gpu, ref):
                  rtol=0, atol=0)
 
 
+def _gemm_keys(cache):
+    return {k[3:] for k in cache.keys() if k[0] == "gemm"}
+
+
+def test_matmul_layouts_share_one_pipeline_per_tiling(gpu, ref, monkeypatch):
+    """Transposes, broadcast batches, odd and multiple-of-4 sizes, split-K: strides, bases,
+    load order and splits are uniforms, so all of them run on the two f32 matmul pipelines
+    (one per tiling) and agree with NumPy."""
+    cache = PipelineCache(gpu.device)
+    monkeypatch.setattr(gpu, "pipelines", cache)
+    cases = [((m, k), (k, n), ta, tb) for ta, tb in itertools.product([False, True], repeat=2)
+             for m, k, n in [(70, 33, 129), (68, 36, 132), (300, 41, 10), (5, 8, 12)]]
+    cases += [((2, 1, 65, 20), (3, 20, 16), False, True), ((9, 17), (4, 17, 12), True, False),
+              ((3, 1, 7, 5), (1, 4, 5, 6), True, True), ((2, 40, 1500), (2, 1500, 36), False, True),
+              ((33, 1500), (1500, 7), True, False), ((3, 33, 1000), (1000, 7), True, True)]
+    for a_shape, b_shape, ta, tb in cases:   # matrix shapes as multiplied; stored transposed where ta/tb
+        a, b = stored(a_shape, ta), stored(b_shape, tb)
+        check_matmul(gpu, ref, a, b, ta, tb, rtol=2e-4, atol=2e-4)
+    assert mm._splits(mm.SQUARE.groups(40, 36, 2), 1500)[0] > 1          # split-K was reached
+    assert mm._splits(mm.THIN_N.groups(33, 7, 1), 1500)[0] > 1
+    assert _gemm_keys(cache) == {("matmul", "64x64"), ("matmul", "256x16")}
+
+
 @pytest.mark.parametrize("a_shape,b_shape", [((0, 5), (5, 3)), ((4, 0), (0, 6)), ((0, 2, 3), (3, 4))])
 def test_matmul_empty(gpu, ref, a_shape, b_shape):
     a, b = randn(*a_shape), randn(*b_shape)
@@ -120,6 +144,22 @@ def test_conv2d_and_gradients(gpu, ref, x_shape, w_shape, strides, pads, dilatio
                  ref.conv2d_grad_input(dy, w, x_shape, strides, pads, dilations), **TOL)
     assert_close(gpu, gpu.conv2d_grad_filter(upload(gpu, x), upload(gpu, dy), w_shape, strides, pads, dilations),
                  ref.conv2d_grad_filter(x, dy, w_shape, strides, pads, dilations), **TOL)
+
+
+def test_convolutions_share_one_pipeline_per_form_and_tiling(gpu, ref, monkeypatch):
+    """Every CONVS case (1 to 32 channels: scalar and 4-word im2col runs, strides, dilation,
+    padding, split-K) on at most one pipeline per (conv op, tiling)."""
+    cache = PipelineCache(gpu.device)
+    monkeypatch.setattr(gpu, "pipelines", cache)
+    for x_shape, w_shape, strides, pads, dilations in CONVS[:3]:
+        x, w = randn(*x_shape), randn(*w_shape)
+        expected = ref.conv2d(x, w, strides, pads, dilations)
+        assert_close(gpu, gpu.conv2d(upload(gpu, x), upload(gpu, w), strides, pads, dilations), expected, **TOL)
+        dy = randn(*expected.shape)
+        assert_close(gpu, gpu.conv2d_grad_filter(upload(gpu, x), upload(gpu, dy), w_shape, strides, pads, dilations),
+                     ref.conv2d_grad_filter(x, dy, w_shape, strides, pads, dilations), **TOL)
+    assert _gemm_keys(cache) == {("conv2d", "256x16"), ("conv2d", "64x64"), ("conv2d_grad_filter", "256x16"),
+                                 ("conv2d_grad_filter", "64x64")}
 
 
 def test_conv2d_empty_batch(gpu, ref):

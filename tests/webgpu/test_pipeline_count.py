@@ -10,12 +10,17 @@ device (min and max reductions and their concat, ops/checks.py: +3, small kernel
 compile in tens of ms) instead of silently scoring out-of-range labels as a perfect fit.
 Another: int64 is exact (two 32-bit words), so Keras's int64 step counter and NumPy's int64
 labels get int64 kernels of their own (add, compare, casts, a 64-bit copy): +1 and +2.
+Then the GEMM stopped baking operand layouts (vec4 or scalar reads per operand, transposes,
+five tilings: 6-9 GEMM pipelines per model at 1-2.5 s each on SwiftShader) and keys only on
+its address form (matmul, conv2d and its two gradients) and one of two tilings: 30 -> 23 and
+41 -> 37 here, the GEMM keys asserted exactly below.
 """
 import numpy as np
 import pytest
 
 from pykernel import keras
 from pykernel.backends.webgpu.kernels import PipelineCache
+from pykernel.backends.webgpu.warmup import warmup
 
 
 @pytest.fixture
@@ -41,6 +46,11 @@ def _keys(cache):
     return list(cache._pipelines)
 
 
+def _gemms(cache):
+    """The GEMM pipelines as (address form, tiling)."""
+    return {k[3:5] for k in cache.keys() if k[0] == "gemm"}
+
+
 def test_small_mlp_train_evaluate_predict(on_device, fresh_pipelines):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 2)).astype("float32")
@@ -55,7 +65,8 @@ def test_small_mlp_train_evaluate_predict(on_device, fresh_pipelines):
         model.evaluate(x2, y2, batch_size=50, verbose=0)
         model.predict(x2[:7], verbose=0)
     keys = _keys(fresh_pipelines)
-    assert len(keys) <= 35, keys
+    assert len(keys) <= 23, keys
+    assert _gemms(fresh_pipelines) == {("matmul", "256x16")}   # every matmul here has N <= 16
     # the map kernel is keyed by expression and dtypes only, never by rank or shape
     map_keys = [k for k in keys if k[0] == "map"]
     assert len(map_keys) == len(set(k[1:3] for k in map_keys)), map_keys
@@ -75,5 +86,61 @@ def test_mnist_mlp_train_evaluate_predict(on_device, fresh_pipelines):
         model.evaluate(x, y, batch_size=32, verbose=0)
         model.predict(x[:1], verbose=0)
     keys = _keys(fresh_pipelines)
-    assert first_step <= 40, _keys(fresh_pipelines)
-    assert len(keys) <= 43, keys
+    assert first_step <= 35, _keys(fresh_pipelines)
+    assert len(keys) <= 37, keys
+    # 784x128 and its gradients on the square tile, the 10 logits (and theirs) on the thin one,
+    # whatever the transposes, batch sizes (32, 64, 1 row) and vec4-ness of the shapes
+    assert _gemms(fresh_pipelines) == {("matmul", "64x64"), ("matmul", "256x16")}
+
+
+def _cnn():
+    return keras.Sequential([keras.Input((28, 28)), keras.layers.Reshape((28, 28, 1)),
+                             keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+                             keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+                             keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+
+
+def test_cnn_train_evaluate_predict(on_device, fresh_pipelines):
+    rng = np.random.default_rng(0)
+    x = rng.random(size=(40, 28, 28)).astype("float32")
+    y = rng.integers(0, 10, size=40).astype("uint8")
+    with on_device("webgpu"):
+        model = _cnn()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.train_on_batch(x[:16], y[:16])
+        model.evaluate(x, y, batch_size=16, verbose=0)
+        model.predict(x[:1], verbose=0)
+    keys = _keys(fresh_pipelines)
+    assert len(keys) <= 45, keys
+    # 1 and 8 input channels (scalar and 4-word im2col runs) share each conv form's pipeline
+    assert _gemms(fresh_pipelines) == {("conv2d", "256x16"), ("conv2d_grad_input", "256x16"),
+                                       ("conv2d_grad_filter", "256x16"), ("matmul", "256x16"),
+                                       ("matmul", "64x64")}
+
+
+def test_warmup_leaves_a_default_model_little_to_compile(gpu, on_device, fresh_pipelines):
+    """What the page's worker warms at startup covers the first training step of the
+    playground's models: at most a kernel or two (constants folded for a new batch size)."""
+    added, _ = warmup(gpu)
+    assert added == len(fresh_pipelines) and added >= 40
+    assert keras.layers.Dense(3).name == "dense"   # the warm-up's models took no layer names
+    rng = np.random.default_rng(0)
+    with on_device("webgpu"):
+        for build, x, y, loss in [
+                (lambda: keras.Sequential([keras.layers.Flatten(input_shape=(28, 28)),
+                                           keras.layers.Dense(128, activation="relu"),
+                                           keras.layers.Dense(10, activation="softmax")]),
+                 rng.random((32, 28, 28)).astype("float32"), rng.integers(0, 10, 32).astype("uint8"),
+                 "sparse_categorical_crossentropy"),
+                (_cnn, rng.random((32, 28, 28)).astype("float32"), rng.integers(0, 10, 32).astype("uint8"),
+                 "sparse_categorical_crossentropy"),
+                (lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, "tanh"),
+                                           keras.layers.Dense(8, "tanh"), keras.layers.Dense(1, "sigmoid")]),
+                 rng.normal(size=(16, 2)).astype("float32"), rng.integers(0, 2, 16).astype("int32"),
+                 "binary_crossentropy")]:
+            before = set(fresh_pipelines.keys())
+            model = build()
+            model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+            model.make_train_function()(keras.models.data_adapter.adapter_for(x, y).whole_batch())
+            new = set(fresh_pipelines.keys()) - before
+            assert len(new) <= 2 and not any(k[0] == "gemm" for k in new), new

@@ -87,10 +87,18 @@ class BrowserDevice(Device):
         self._pending = True
 
     def create_pipeline(self, wgsl, entry_point="main"):
+        """Starts the compile (createComputePipelineAsync) and returns at once: submits that
+        use it wait in the runtime, in order; a failed compile raises at the next flush/read."""
         pipeline = self._next_pipeline
         self._next_pipeline += 1
         self._runtime.createPipeline(pipeline, wgsl, entry_point)
         return pipeline
+
+    def compile_times(self):
+        """{pipeline: compile ms} for the compiles that have ended, as the runtime measured
+        them (PipelineCache.compile_report reads it)."""
+        times = self._runtime.compileMs.to_py()
+        return {i: float(ms) for i, ms in enumerate(times) if ms is not None}
 
     def _uniform(self, params):
         uid = self._uniforms.get(params)
