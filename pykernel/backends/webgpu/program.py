@@ -20,6 +20,7 @@ What changes between runs goes around the recorded list, in the same submit:
 - a random draw's key and stream position are four words of a buffer, rewritten per run.
 Programs with host callbacks (tf.print) or control flow replay the Python way.
 """
+import math
 import struct
 import sys
 import weakref
@@ -151,7 +152,7 @@ class PreparedProgram:
         device.write_buffer(seed.handle, struct.pack("<4I", *words))
 
     def _own(self, shape, dtype):
-        return GPUArray(self.persistent.acquire(element_bytes(dtype) * max(1, _prod(shape)), shape, dtype), shape, dtype)
+        return GPUArray(self.persistent.acquire(element_bytes(dtype) * max(1, math.prod(shape)), shape, dtype), shape, dtype)
 
     def _variable_buffer(self, variable, copy_in):
         """The program's buffer for `variable` (made on first use; filled from its value when read)."""
@@ -241,13 +242,4 @@ def _release(device, program_id, pools):
 
 
 def _nbytes(array):
-    return element_bytes(array.dtype) * max(1, _prod(array.shape))
-
-
-def _prod(shape):
-    out = 1
-    for d in shape:
-        out *= d
-    return out
-
-
+    return element_bytes(array.dtype) * max(1, math.prod(array.shape))
