@@ -363,6 +363,7 @@ def stop_and_wait(page, runs, limit_s=5.0):
 
 TRACED_IN_THE_PAGE = '''import pykernel as tf
 from pykernel import keras
+tf.config.set_device("webgpu")   # the page's Auto choice of an earlier run persists, as set_device does
 
 @tf.function
 def affine(x):
