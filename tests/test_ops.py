@@ -935,6 +935,41 @@ def test_max_pool_gradient_goes_to_first_max_on_ties():
     assert tape.gradient(y, x).numpy().reshape(-1).tolist() == [1.0, 0.0, 0.0, 0.0]
 
 
+
+def _np_max_pool_grad(x, dy, k, s, pads):
+    """Loop reference: each window's dy goes to its first maximal cell (row-major, padding
+    never wins, a NaN counts as the maximum as np.argmax has it)."""
+    (pt, _), (pl, _) = pads
+    n, h, w, c = x.shape
+    grad = np.zeros(x.shape)
+    for b in range(n):
+        for ch in range(c):
+            for i in range(dy.shape[1]):
+                for j in range(dy.shape[2]):
+                    cells = [(r, q) for r in range(i * s[0] - pt, i * s[0] - pt + k[0])
+                             for q in range(j * s[1] - pl, j * s[1] - pl + k[1]) if 0 <= r < h and 0 <= q < w]
+                    values = np.array([x[b, r, q, ch] for r, q in cells])
+                    r, q = cells[int(np.argmax(values))]
+                    grad[b, r, q, ch] += dy[b, i, j, ch]
+    return grad
+
+
+@pytest.mark.parametrize("k, s, padding", [(2, 2, "VALID"), (3, 1, "SAME"), (3, 2, "SAME"), (2, 1, "VALID")])
+def test_max_pool_gradient_with_ties_nan_and_inf_matches_a_loop_reference(k, s, padding):
+    rng = np.random.default_rng(7)
+    x = rng.integers(-2, 3, (2, 5, 6, 3)).astype(np.float64)   # small integers: many ties
+    x[0, 1, 1, 0] = np.nan
+    x[1, 3, 4, 2] = np.inf
+    x[1, 0, 0, 1] = -np.inf
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = tf.nn.max_pool2d(xt, k, s, padding)
+    dy = rng.standard_normal(y.shape)
+    got = tape.gradient(y, xt, output_gradients=tf.constant(dy)).numpy()
+    pads = tf_same_pads(x.shape[1:3], (k, k), (s, s), (1, 1)) if padding == "SAME" else ((0, 0), (0, 0))
+    np.testing.assert_allclose(got, _np_max_pool_grad(x, dy, (k, k), (s, s), pads), rtol=1e-12, atol=1e-12)
+
 # ====================================================================== activations and nn
 
 ACTIVATIONS = {

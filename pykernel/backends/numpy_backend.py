@@ -265,6 +265,8 @@ class NumpyBackend(Backend):
         return oh, ow
 
     def _padded(self, x, pads, value=0):
+        if not any(pads[0]) and not any(pads[1]):
+            return x                     # VALID: np.pad would copy the whole input
         return np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=value)
 
     def conv2d(self, x, w, strides, pads, dilations):
@@ -305,14 +307,31 @@ class NumpyBackend(Backend):
         oh, ow = self._out_hw(x.shape[1], x.shape[2], kh, kw, strides, pads, (1, 1))
         return self._windows(self._padded(x, pads, fill), kh, kw, strides, (1, 1), (oh, ow))
 
+    def _window_cells(self, xp, ksize, strides, out_hw):
+        """Each window cell (i, j), row-major, with the (N, OH, OW, C) slice of the padded input
+        it reads: a pool is KH*KW elementwise ops on slices, far cheaper in NumPy than a
+        reduction over the trailing axes of a strided window view."""
+        (kh, kw), (sh, sw), (oh, ow) = ksize, strides, out_hw
+        for i in range(kh):
+            for j in range(kw):
+                yield i, j, xp[:, i: i + (oh - 1) * sh + 1: sh, j: j + (ow - 1) * sw + 1: sw, :]
+
+    def _max_pool(self, x, ksize, strides, pads):
+        lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        xp = self._padded(x, pads, lowest)
+        out_hw = self._out_hw(x.shape[1], x.shape[2], *ksize, strides, pads, (1, 1))
+        out = None
+        for _, _, cell in self._window_cells(xp, ksize, strides, out_hw):
+            out = cell.copy() if out is None else np.maximum(out, cell)   # NaN propagates, as max does
+        return xp, out
+
     def _avg_counts(self, x_shape, ksize, strides, pads, dtype):
         ones = np.ones((1, x_shape[1], x_shape[2], 1), dtype=dtype)
         return self._pool_windows(ones, ksize, strides, pads, 0).sum(axis=(3, 4))
 
     def pool2d(self, op, x, ksize, strides, pads):
         if op == "max":
-            lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-            return self._pool_windows(x, ksize, strides, pads, lowest).max(axis=(3, 4))
+            return self._max_pool(x, ksize, strides, pads)[1]
         sums = self._pool_windows(x, ksize, strides, pads, 0).sum(axis=(3, 4))
         return (sums / self._avg_counts(x.shape, ksize, strides, pads, x.dtype)).astype(x.dtype)
 
@@ -322,14 +341,28 @@ class NumpyBackend(Backend):
             share = dy / self._avg_counts(x.shape, ksize, strides, pads, dy.dtype)
             spread = np.broadcast_to(share[:, :, :, None, None, :], share.shape[:3] + (kh, kw) + share.shape[3:])
             return self._scatter_windows(x.shape, pads, spread.astype(dy.dtype), strides, (1, 1))
-        win = self._pool_windows(x, ksize, strides, pads, -np.inf)
-        n, oh, ow, _, _, c = win.shape
-        flat = win.transpose(0, 1, 2, 5, 3, 4).reshape(n, oh, ow, c, kh * kw)
-        first_max = flat.argmax(axis=-1)  # argmax returns the first maximal cell
-        routed = np.zeros((n, oh, ow, c, kh * kw), dtype=dy.dtype)
-        np.put_along_axis(routed, first_max[..., None], dy[..., None], axis=-1)
-        routed = routed.reshape(n, oh, ow, c, kh, kw).transpose(0, 1, 2, 4, 5, 3)
-        return self._scatter_windows(x.shape, pads, routed, strides, (1, 1))
+        # dy goes to each window's first maximal cell (row-major; a NaN counts as the maximum,
+        # as argmax has it): walk the cells in order, routing to those that match and are first.
+        xp, pooled = self._max_pool(x, ksize, strides, pads)
+        out_hw = pooled.shape[1:3]
+        pooled_nan = np.isnan(pooled) if pooled.dtype.kind == "f" else None
+        if pooled_nan is not None and not pooled_nan.any():
+            pooled_nan = None
+        finite_dy = dy.dtype.kind != "f" or bool(np.isfinite(dy).all())
+        grad = np.zeros(xp.shape, dtype=dy.dtype)
+        unrouted = np.ones(pooled.shape, dtype=bool)
+        (sh, sw), (oh, ow) = strides, out_hw
+        for i, j, cell in self._window_cells(xp, ksize, strides, out_hw):
+            hit = np.equal(cell, pooled)
+            if pooled_nan is not None:
+                hit = np.where(pooled_nan, np.isnan(cell), hit)
+            np.logical_and(hit, unrouted, out=hit)
+            np.logical_xor(unrouted, hit, out=unrouted)    # hit implies unrouted: this clears them
+            # dy * hit is where(hit, dy, 0) at a fraction of its cost, unless dy holds NaN or inf
+            routed = dy * hit if finite_dy else np.where(hit, dy, dy.dtype.type(0))
+            grad[:, i: i + (oh - 1) * sh + 1: sh, j: j + (ow - 1) * sw + 1: sw, :] += routed
+        (pt, _), (pl, _) = pads
+        return grad[:, pt: pt + x.shape[1], pl: pl + x.shape[2], :]
 
     # -- fused primitives: base.py's scalar references, vectorised in the same order --
     def optimizer_update(self, kind, variable, gradient, slots, rate, hyper):
