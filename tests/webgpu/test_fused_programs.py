@@ -83,6 +83,28 @@ def test_a_literal_in_a_fused_kernel_is_code_not_an_input(webgpu):
     np.testing.assert_allclose(f(tf.constant([1.0, -2.0, 0.0])).numpy(), [1 - 1e-3] * 3, rtol=1e-6)
 
 
+def test_a_fused_shape_seen_with_new_constants_reads_them_from_uniforms(webgpu, ref):
+    """The first constants a fused program shape meets are code; from the second set on, one
+    generic kernel reads them from the uniform, so a new batch size compiles nothing more."""
+    def run(scale, shift):
+        @tf.function
+        def f(x):
+            return tf.tanh(x * scale) + shift
+        return f(tf.constant(x)).numpy()
+
+    x = np.array([[0.5, -1.0, 2.0], [3.0, -0.25, 0.0]], np.float32)
+    pipelines = webgpu.pipelines
+    expected = lambda scale, shift: np.tanh(x * np.float32(scale)) + np.float32(shift)
+    before = len(pipelines)
+    np.testing.assert_allclose(run(0.25, 1.0), expected(0.25, 1.0), rtol=1e-6)
+    folded = len(pipelines)
+    np.testing.assert_allclose(run(1 / 32, float("-inf")), expected(1 / 32, float("-inf")), rtol=1e-6)
+    generic = len(pipelines)
+    for scale, shift in [(1 / 17, -3.5), (2.0, float("nan")), (0.25, 1.0)]:
+        np.testing.assert_allclose(run(scale, shift), expected(scale, shift), rtol=1e-6, equal_nan=True)
+    assert folded - before == 1 and generic - folded == 1 and len(pipelines) == generic
+
+
 def _train(model_fn, x, y, prepared, fused=True, epochs=2, batch=16, loss="sparse_categorical_crossentropy"):
     replay.set_prepared_programs(prepared)
     replay.set_fusion(fused)

@@ -120,7 +120,7 @@ def test_cnn_train_evaluate_predict(on_device, fresh_pipelines):
 
 def test_warmup_leaves_a_default_model_little_to_compile(gpu, on_device, fresh_pipelines):
     """What the page's worker warms at startup covers the first training step of the
-    playground's models: at most a kernel or two (constants folded for a new batch size)."""
+    playground's models at the page's default batch sizes: nothing left to compile."""
     added, _ = warmup(gpu)
     assert added == len(fresh_pipelines) and added >= 40
     assert keras.layers.Dense(3).name == "dense"   # the warm-up's models took no layer names
@@ -143,4 +143,4 @@ def test_warmup_leaves_a_default_model_little_to_compile(gpu, on_device, fresh_p
             model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
             model.make_train_function()(keras.models.data_adapter.adapter_for(x, y).whole_batch())
             new = set(fresh_pipelines.keys()) - before
-            assert len(new) <= 2 and not any(k[0] == "gemm" for k in new), new
+            assert not new, [[i for i in k[1:] if i[0] != "DECLS"] for k in new]

@@ -448,16 +448,20 @@ def _instruction(kind, attr, arg_dtypes):
     raise ValueError(f"internal error: unknown fused instruction {kind!r}")
 
 
-def fused_source(program, in_dtypes):
+def fused_source(program, in_dtypes, literal_slots=None):
     """(helper functions + one function per instruction, statement lines, result name, helper
-    names): the WGSL that computes a fused program from loads v0, v1, ..."""
+    names): the WGSL that computes a fused program from loads v0, v1, ...
+    `literal_slots` maps instruction indices of literals to p.consts slots: those are read
+    from the uniform (as their bits) instead of written into the code."""
     value_dtypes = list(in_dtypes)
     functions, lines, helpers = [], [], set()
     for j, (kind, attr, args) in enumerate(program):
         name = f"t{j}"
         if kind == "literal":
             value, dtype = attr
-            lines.append(f"    let {name} = {_wgsl_literal(value, dtype)};")
+            slot = (literal_slots or {}).get(j)
+            code = _wgsl_literal(value, dtype) if slot is None else _const_literal(slot, dtype)
+            lines.append(f"    let {name} = {code};")
             value_dtypes.append(dtype)
             continue
         arg_dtypes = [value_dtypes[k] for k in args]
@@ -471,17 +475,62 @@ def fused_source(program, in_dtypes):
     return functions, lines, f"t{len(program) - 1}", helpers
 
 
+def _const_literal(slot, dtype):
+    kind = wgsl_type(dtype)
+    return f"p.consts[{slot}]" if kind == "i32" else f"bitcast<{kind}>(p.consts[{slot}])"
+
+
+def _literal_bits(value, dtype):
+    kind = wgsl_type(dtype)
+    if kind == "u32":
+        word = struct.pack("<I", int(bool(value)) if dtype.is_bool else int(value))
+    elif kind == "i32":
+        return int(value)
+    else:
+        word = struct.pack("<f", value)
+    return struct.unpack("<i", word)[0]       # p.consts is vec4<i32>: the same bits
+
+
+def _generalised_literals(backend, program):
+    """Literal slots for `program`, or None to fold its literals into the code.
+
+    Folding makes the kernel specific to its constants, and some constants differ between
+    programs that are otherwise the same: 1/batch in a mean, a learning-rate-dependent
+    factor, a layer's dropout rate. The first literal set a program shape is seen with is
+    folded; from the second on, that shape's literals (up to the four p.consts words) are
+    read from the uniform, so a new batch size or rate costs no new shader compile."""
+    literals = [j for j, (kind, _, _) in enumerate(program) if kind == "literal"]
+    if not literals or len(literals) > 4:
+        return None
+    shape = tuple((kind, attr[1] if kind == "literal" else attr, args) for kind, attr, args in program)
+    values = tuple(program[j][1][0] for j in literals)
+    cache = backend.pipelines
+    seen = cache.fused_literal_sets.setdefault(shape, values if cache.specialise_literals else True)
+    if seen is not True and seen == values:
+        return None
+    cache.fused_literal_sets[shape] = True   # from now on: generic
+    return {j: slot for slot, j in enumerate(literals)}
+
+
 def run_fused(backend, program, inputs, out_shape, out_dtype):
     """One map kernel for a fused elementwise group (graph/fuse.py): every input read through
     its broadcasting view of `out_shape`, the instructions inlined, one write."""
     in_types = tuple(wgsl_type(x.dtype) for x in inputs)
-    key = ("fused", program, tuple(x.dtype.name for x in inputs))
+    slots = _generalised_literals(backend, program)
+    consts = (0, 0, 0, 0)
+    if slots is None:
+        key = ("fused", program, tuple(x.dtype.name for x in inputs))
+    else:
+        key = ("fused", tuple((k, a[1] if k == "literal" else a, g) for k, a, g in program),
+               tuple(x.dtype.name for x in inputs), "consts")
+        bits = [_literal_bits(*program[j][1]) for j in sorted(slots)]
+        consts = tuple(bits + [0] * (4 - len(bits)))
 
     def make_wgsl():
-        functions, lines, result, helpers = fused_source(program, [x.dtype for x in inputs])
+        functions, lines, result, helpers = fused_source(program, [x.dtype for x in inputs], slots)
         loads = [f"    let v{k} = in{k}[o{k}];" for k in range(len(in_types))] + lines
         return _map_wgsl(in_types, wgsl_type(out_dtype), loads, result,
                          [HELPERS[h] for h in sorted(helpers)] + functions)
 
     return _launch(backend, key, make_wgsl, [(x, broadcast_view(x.shape, tuple(out_shape))) for x in inputs],
-                   out_shape, out_dtype)
+                   out_shape, out_dtype, consts)

@@ -86,6 +86,8 @@ class PipelineCache:
         self._device = device
         self._pipelines = {}
         self._compiles = []   # (key, pipeline handle, wall ms of create_pipeline), compile order
+        self.fused_literal_sets = {}   # fused program shape -> its first literal values, or True (elementwise.py)
+        self.specialise_literals = True   # False: a fused program shape seen first compiles generic (warm-up)
 
     def get(self, key, make_wgsl):
         pipeline = self._pipelines.get(key)

@@ -11,7 +11,7 @@ reads it; later dispatches wait only for the compiles still running.
 
 The pipelines are the ones that matter by construction: warmup traces and runs one train
 step, test step and predict step of each of the playground's default models (the MNIST
-MLP, the 2-D points net, a small CNN) on tiny batches, with the dispatches themselves
+MLP, the 2-D points net, a small CNN) at the page's batch sizes, with the dispatches themselves
 dropped (_NoDispatch), so nothing waits for a compile. Pipeline keys do not depend on shapes (GEMMs: on the address form and
 whether N <= 16; maps: on the expression), so a user's model of another size or depth with
 the same kinds of layers, activations, loss and optimizer compiles nothing new for them.
@@ -19,6 +19,9 @@ the same kinds of layers, activations, loss and optimizer compiles nothing new f
 import time
 
 MODELS = ("mlp", "points", "cnn")
+# The page's default batch sizes (web/codegen.js): a reduction's kernel depends on how many
+# elements it folds (threads per output), so the warm-up trains on batches of the user's size.
+MNIST_BATCH, POINTS_BATCH = 32, 16
 
 
 def warmup(backend=None, models=MODELS):
@@ -34,12 +37,16 @@ def warmup(backend=None, models=MODELS):
     names = dict(naming._counts)   # the user's layer names must not move on (dense_3, ...)
     device, checks = backend.device, len(backend._pending_checks)
     backends.set_default(backend.name)
+    # the warm-up's batch sizes are not the user's: the fused kernels it compiles read their
+    # constants (1/batch, ...) from uniforms, so the user's step finds them compiled
+    backend.pipelines.specialise_literals = False
     try:
         backend.device = _NoDispatch(device)
         for name in models:
             _BUILDERS[name]()
     finally:
         backend.device = device
+        backend.pipelines.specialise_literals = True
         del backend._pending_checks[checks:]   # checks of values never computed
         backends.set_default(previous)
         naming._counts.clear()
@@ -53,7 +60,8 @@ class _NoDispatch:
     hold back every later submit, and so the reads tracing makes (fusion reads one-element
     constants to write them into kernel code): the warm-up would wait for its own compiles.
     Uploads still happen, so those constants read true; the few computed on the device read
-    as zeros, so a kernel or two is warmed with other constants than a real step's."""
+    as zeros, which does not matter: the fused kernels warmed here take their constants from
+    uniforms (PipelineCache.specialise_literals is off meanwhile)."""
 
     def __init__(self, device):
         self._device = device
@@ -82,8 +90,8 @@ def _mlp():
     model = keras.Sequential([keras.layers.Flatten(input_shape=(28, 28)),
                               keras.layers.Dense(32, activation="relu"),
                               keras.layers.Dense(10, activation="softmax")])
-    x = tf.random.uniform((4, 28, 28))
-    y = tf.constant([0, 1, 2, 3], dtype=tf.uint8)   # MNIST's labels are uint8
+    x = tf.random.uniform((MNIST_BATCH, 28, 28))
+    y = tf.constant([k % 10 for k in range(MNIST_BATCH)], dtype=tf.uint8)   # MNIST's labels are uint8
     _run_steps(model, x, y, "sparse_categorical_crossentropy")
 
 
@@ -93,8 +101,8 @@ def _points():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, activation="tanh"),
                               keras.layers.Dense(8, activation="tanh"),
                               keras.layers.Dense(1, activation="sigmoid")])
-    x = tf.random.uniform((4, 2))
-    y = tf.constant([0, 1, 1, 0], dtype=tf.int32)    # playground.load_data's labels
+    x = tf.random.uniform((POINTS_BATCH, 2))
+    y = tf.constant([k % 2 for k in range(POINTS_BATCH)], dtype=tf.int32)    # playground.load_data's labels
     _run_steps(model, x, y, "binary_crossentropy")
 
 
@@ -105,8 +113,8 @@ def _cnn():
                               keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.MaxPooling2D(2),
                               keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(2),
                               keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
-    x = tf.random.uniform((2, 28, 28))
-    y = tf.constant([0, 1], dtype=tf.uint8)
+    x = tf.random.uniform((MNIST_BATCH, 28, 28))
+    y = tf.constant([k % 10 for k in range(MNIST_BATCH)], dtype=tf.uint8)
     _run_steps(model, x, y, "sparse_categorical_crossentropy")
 
 
