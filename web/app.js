@@ -435,7 +435,7 @@ async function runUser(kind, code, { globals, quiet = false, before = null } = {
     clearOutput();
     print(kind === "train" ? "▶ Training (the code in the editor)…" : "▶ Running…", "info");
   }
-  setState("running", readyText());
+  setState("running", kind === "train" ? "Training…" : "Running…");
   const prepared = before ? await before().catch((error) => ({ ok: false, error })) : { ok: true };
   let result = prepared;
   if (prepared.ok) {
@@ -578,6 +578,10 @@ function noteDeviceChoice(timed) {
     ms: auto ? auto.ms : null, reason: deviceNoteText(s), timed,
   };
   print(`Device: ${app.deviceChoice.reason}`, "info").dataset.testid = "device-line";
+  if (device && app.state === "running") {
+    const where = device.name === "webgpu" ? `WebGPU on ${app.adapter}` : "the CPU";
+    $("status-text").textContent = `Training on ${where}…`;
+  }
 }
 
 const DEVICE_LABELS = { cpu: "the CPU", webgpu: "WebGPU" };

@@ -52,6 +52,12 @@ def test_auto_times_the_tiny_model_and_trains_on_the_faster_device(playground):
     code = page.input_value("#code")
     assert "# Device: Auto." in code and "set_device" not in code
 
+    page.evaluate("""() => {   // every status line of the run, as the status bar shows it
+        window.__statusLines = [];
+        const text = document.getElementById("status-text");
+        new MutationObserver(() => window.__statusLines.push(text.textContent))
+            .observe(text, {childList: true, characterData: true, subtree: true});
+    }""")
     run = click_and_wait(page, "#train")
     assert run["ok"] is True, app(page, "lastError")
     choice = app(page, "deviceChoice")
@@ -73,6 +79,9 @@ def test_auto_times_the_tiny_model_and_trains_on_the_faster_device(playground):
     note = page.inner_text("#device-note")
     assert note.startswith(f"Training on {label}: ") and f"{ms['cpu']:.1f} ms/step on the CPU" in note
     assert page.inner_text("[data-testid=device-line]").strip() == f"Device: {note}"
+    where = "the CPU" if device == "cpu" else f"WebGPU on {app(page, 'adapter')}"
+    lines = page.evaluate("window.__statusLines")
+    assert lines[0] == "Training…" and f"Training on {where}…" in lines and lines[-1].startswith("Ready: "), lines
     code = page.input_value("#code")
     assert code == app(page, "lastCode") == app(page, "generatedCode()")   # Train ran the code shown
     line = re.search(r'^tf\.config\.set_device\("(\w+)"\)  # Auto: (.*)$', code, re.M)
