@@ -25,6 +25,7 @@ from pykernel.backends.python_backend import PythonBackend
 from pykernel.errors import OperatorNotAllowedInGraphError
 from pykernel.graph import Function
 from pykernel.keras.models import data_adapter
+from keras_helpers import TracingCounts, seeded  # noqa: F401  (seeded: an autouse fixture)
 
 try:
     import torch
@@ -59,14 +60,6 @@ def device(request):
         if added:   # list_physical_devices() and the like must not see it in later tests
             backends._factories.pop("python", None)
             backends._instances.pop("python", None)
-
-
-@pytest.fixture(autouse=True)
-def seeded():
-    keras.utils.set_random_seed(1234)
-    keras.backend.clear_session()
-    yield
-    keras.backend.clear_session()
 
 
 def on_backend(t, name):
@@ -331,23 +324,11 @@ def _assert_same_history(he, ht, rtol=RTOL):
         assert all(math.isfinite(v) for v in ht.history[key])
 
 
-class _TracingCounts(keras.callbacks.Callback):
-    """The train step's tracing count at the end of every epoch (None when it is not a tf.function)."""
-
-    def __init__(self):
-        super().__init__()
-        self.counts = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        step = self.model.train_function
-        self.counts.append(step.experimental_get_tracing_count() if isinstance(step, Function) else None)
-
-
 def _fit_pair(eager, traced, x, y, **fit_kwargs):
     """fit both (the same arguments), checking that the traced step is a tf.function that
     traced during the first epoch (per batch shape) and only replayed in the later ones."""
-    counts = _TracingCounts()
-    he = eager.fit(x, y, verbose=0, shuffle=False, callbacks=[_TracingCounts()], **fit_kwargs)
+    counts = TracingCounts()
+    he = eager.fit(x, y, verbose=0, shuffle=False, callbacks=[TracingCounts()], **fit_kwargs)
     ht = traced.fit(x, y, verbose=0, shuffle=False, callbacks=[counts], **fit_kwargs)
     _assert_traced(traced)
     assert not isinstance(eager.train_function, Function)

@@ -19,19 +19,12 @@ from pykernel.backends.webgpu import native
 from pykernel.graph import Function
 
 from .test_memory import _REPORT, grown_types, measure
+from keras_helpers import TracingCounts, seeded  # noqa: F401  (seeded: an autouse fixture)
 
 pytestmark = pytest.mark.xdist_group("browser")
 
 _GPU_DEVICE = "WebGPU:0"
 RTOL, ATOL = 1e-4, 1e-5
-
-
-@pytest.fixture(autouse=True)
-def seeded():
-    keras.utils.set_random_seed(1234)
-    keras.backend.clear_session()
-    yield
-    keras.backend.clear_session()
 
 
 def values(t):
@@ -126,16 +119,6 @@ def test_random_draws_are_fresh_at_every_replay_on_webgpu(gpu, on_device):
 
 # ---------------------------------------------------------------- Keras fit traced vs eager
 
-class _TracingCounts(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.counts = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        step = self.model.train_function
-        self.counts.append(step.experimental_get_tracing_count() if isinstance(step, Function) else None)
-
-
 def _fit_twins(build, optimizer, x, y, compile_kwargs, **fit_kwargs):
     """(eager model, its history, traced model, its history): identical weights, compile, fit."""
     eager = build()
@@ -143,7 +126,7 @@ def _fit_twins(build, optimizer, x, y, compile_kwargs, **fit_kwargs):
     traced.set_weights(eager.get_weights())
     eager.compile(optimizer=optimizer(), run_eagerly=True, **compile_kwargs)
     traced.compile(optimizer=optimizer(), **compile_kwargs)
-    counts = _TracingCounts()
+    counts = TracingCounts()
     he = eager.fit(x, y, verbose=0, shuffle=False, **fit_kwargs)
     ht = traced.fit(x, y, verbose=0, shuffle=False, callbacks=[counts], **fit_kwargs)
     assert isinstance(traced.train_function, Function) and not isinstance(eager.train_function, Function)

@@ -13,6 +13,7 @@ import pytest
 
 import pykernel as tf
 from pykernel import keras
+from keras_helpers import seeded  # noqa: F401  (an autouse fixture)
 
 _GPU_DEVICE = "WebGPU:0"
 CNN_TRAIN, CNN_EPOCHS, CNN_BAR = 1000, 3, 0.85
@@ -21,14 +22,6 @@ CNN_TRAIN, CNN_EPOCHS, CNN_BAR = 1000, 3, 0.85
 @pytest.fixture(scope="module")
 def mnist():
     return keras.datasets.mnist.load_data()
-
-
-@pytest.fixture(autouse=True)
-def seeded():
-    keras.utils.set_random_seed(1234)
-    keras.backend.clear_session()
-    yield
-    keras.backend.clear_session()
 
 
 def _report(name, seconds, accuracy):

@@ -21,6 +21,7 @@ import pytest
 from pykernel import keras
 from pykernel.backends.webgpu.kernels import PipelineCache
 from pykernel.backends.webgpu.warmup import warmup
+from keras_helpers import seeded  # noqa: F401  (an autouse fixture)
 
 
 @pytest.fixture
@@ -32,14 +33,6 @@ def fresh_pipelines(gpu):
         yield gpu.pipelines
     finally:
         gpu.pipelines = saved
-
-
-@pytest.fixture(autouse=True)
-def seeded():
-    keras.utils.set_random_seed(1234)
-    keras.backend.clear_session()
-    yield
-    keras.backend.clear_session()
 
 
 def _keys(cache):
