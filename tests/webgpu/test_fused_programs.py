@@ -217,3 +217,13 @@ def test_prepared_replays_keep_memory_flat(webgpu):
     # bind groups outside the program: only the merges of the pending label checks (every 64
     # steps a concat of 64 buffers: ~10 dispatches), within the device's cache cap
     assert after[1] <= before[1] + 64, "prepared runs build no bind groups"
+    # the program's own buffers are counted apart from the tensor pool, flat too, and given
+    # back with the traced function
+    assert after[0]["program_buffers"] == before[0]["program_buffers"] > 0
+    assert after[0]["program_bytes"] >= 4 * (6 * 16 + 16 * 4)   # at least the kernels' copies
+    programs = after[0]["prepared_programs"]
+    del step, model
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")   # the Keras session keeps the last compiled model's steps
+    gc.collect()
+    assert webgpu.memory_stats()["prepared_programs"] < programs

@@ -6,6 +6,7 @@ Kernel families live in their own modules; this class only routes primitives to 
 """
 import array
 import math
+import weakref
 
 from ... import dtypes
 from ..base import Backend
@@ -30,6 +31,7 @@ class WebGPUBackend(Backend):
         self.pool = BufferPool(device, budget=_configured_budget())
         self.pipelines = PipelineCache(device)
         self._pending_checks = []   # (flat int32 values, [(size, failure, error)]): check_values
+        self.prepared = weakref.WeakSet()   # live PreparedPrograms: their buffers count in memory_stats
 
     @property
     def adapter_name(self):
@@ -130,9 +132,15 @@ class WebGPUBackend(Backend):
         return x.dtype
 
     def memory_stats(self):
+        """The tensor pool's figures, and what prepared programs hold apart from it (their
+        intermediates, inputs and variables' copies: alive as long as the traced function)."""
+        programs = [pool for program in list(self.prepared) for pool in (program.pool, program.persistent)]
         return {"live_buffers": self.pool.live, "allocated_buffers": self.pool.allocated,
                 "allocated_bytes": self.pool.bytes_allocated, "live_bytes": self.pool.bytes_live,
-                "peak_live_bytes": self.pool.peak_bytes_live, "budget_bytes": self.pool.budget}
+                "peak_live_bytes": self.pool.peak_bytes_live, "budget_bytes": self.pool.budget,
+                "prepared_programs": len(programs) // 2,
+                "program_buffers": sum(p.allocated for p in programs),
+                "program_bytes": sum(p.bytes_allocated for p in programs)}
 
     # -- elementwise and copies: the map kernel --
     def full(self, shape, value, dtype):
@@ -161,7 +169,11 @@ class WebGPUBackend(Backend):
     def prepare_program(self, program):
         """A traced program's prepared form (program.py), or None where it must replay in Python."""
         from .program import PreparedProgram, preparable
-        return PreparedProgram(program, self) if preparable(program) else None
+        if not preparable(program):
+            return None
+        prepared = PreparedProgram(program, self)
+        self.prepared.add(prepared)
+        return prepared
 
     def fused_elementwise(self, program, inputs, shape, dtype):
         return elementwise.run_fused(self, program, inputs, shape, dtype)
