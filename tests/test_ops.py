@@ -353,12 +353,31 @@ def test_logical_not():
 # ====================================================================== where, cast, clip, identity, add_n
 
 @pytest.mark.parametrize("shapes", [((3, 1, 5), (4, 5), (1,)), ((2, 3), (2, 3), ()), ((), (2, 3), (2, 3)),
-                                    ((4, 1), (1, 5), (4, 5)), ((5,), (5,), (5,))], ids=str)
+                                    ((4, 1), (1, 5), (4, 5)), ((5,), (5,), (5,)),
+                                    # large: the NumPy backend's branchless select
+                                    ((70, 1, 9), (70, 9), (1,)), ((64, 90), (64, 90), ()), ((80, 1), (1, 77), (80, 77))],
+                         ids=str)
 def test_where(shapes):
     rng = np.random.default_rng(3)
     cond = rng.integers(0, 2, size=shapes[0]).astype(bool)
     x, y = make_inputs(shapes[1:], seed=4)
     helper_test_op(None, torch.where, tf.where, vals=[cond, x, y])
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64, tf.int32, tf.int64, tf.bool, tf.uint8])
+def test_large_where_keeps_every_bit(dtype):
+    """NaN, infinities and -0.0 come through where unchanged, at every dtype, broadcast both ways."""
+    rng = np.random.default_rng(11)
+    cond = rng.random((96, 1)) > 0.5
+    x = (rng.standard_normal((96, 70)) * 50).astype(dtype.as_numpy_dtype)
+    y = (rng.standard_normal((1, 70)) * 50).astype(dtype.as_numpy_dtype)
+    if dtype.is_floating:
+        x[::7, 3], x[::5, 4], x[1::3, 5], y[0, :3] = np.nan, np.inf, -0.0, [-np.inf, -0.0, np.nan]
+    for c, a, b in [(cond, x, y), (~cond, y, x)]:
+        got = tf.where(tf.constant(c), tf.constant(a), tf.constant(b)).numpy()
+        want = np.where(c, a, b)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.tobytes() == want.tobytes()
 
 
 def test_where_with_python_scalars_and_coordinates():
@@ -488,6 +507,20 @@ def test_reduce_max_min_ties_share_gradient_equally():
     helper_test_op(None, lambda a: torch.amax(a, dim=1), lambda a: tf.reduce_max(a, axis=1), vals=[x])
     helper_test_op(None, lambda a: torch.amin(a), lambda a: tf.reduce_min(a), vals=[x])
     helper_test_op(None, lambda a: torch.amax(a, dim=0), lambda a: tf.reduce_max(a, axis=0), vals=[x])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("axes, keepdims", [((0,), False), ((0, 1), True), ((0, 1, 2), False)])
+def test_large_sums_over_leading_axes(dtype, axes, keepdims):
+    """Big enough for the NumPy backend's GEMV path (a bias gradient's shape), with inf and NaN."""
+    x = np.random.default_rng(5).standard_normal((33, 9, 7, 5)).astype(dtype)
+    x[3, 2, 1, 0], x[4, 0, 0, 1], x[5, 1, 1, 1], x[6, 1, 2, 2] = np.inf, np.nan, np.inf, -np.inf
+    got = tf.reduce_sum(tf.constant(x), axis=axes, keepdims=keepdims).numpy()
+    want = x.astype(np.float64).sum(axis=axes, keepdims=keepdims)
+    assert got.dtype == dtype and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-4)
+    helper_test_op([(40, 6, 5, 3)], lambda a: a.sum(dim=axes, keepdim=keepdims),
+                   lambda a: tf.reduce_sum(a, axis=axes, keepdims=keepdims))
 
 
 @pytest.mark.parametrize("axis", [None, 0, 1])
