@@ -98,7 +98,7 @@ def _gemm_keys(cache):
 
 def test_matmul_layouts_share_one_pipeline_per_tiling(gpu, ref, monkeypatch):
     """Transposes, broadcast batches, odd and multiple-of-4 sizes, split-K: strides, bases,
-    load order and splits are uniforms, so all of them run on the two f32 matmul pipelines
+    load order and splits are uniforms, so all of them run on the three f32 matmul pipelines
     (one per tiling) and agree with NumPy."""
     cache = PipelineCache(gpu.device)
     monkeypatch.setattr(gpu, "pipelines", cache)
@@ -106,13 +106,15 @@ def test_matmul_layouts_share_one_pipeline_per_tiling(gpu, ref, monkeypatch):
              for m, k, n in [(70, 33, 129), (68, 36, 132), (300, 41, 10), (5, 8, 12)]]
     cases += [((2, 1, 65, 20), (3, 20, 16), False, True), ((9, 17), (4, 17, 12), True, False),
               ((3, 1, 7, 5), (1, 4, 5, 6), True, True), ((2, 40, 1500), (2, 1500, 36), False, True),
-              ((33, 1500), (1500, 7), True, False), ((3, 33, 1000), (1000, 7), True, True)]
+              ((33, 1500), (1500, 7), True, False), ((3, 33, 1000), (1000, 7), True, True),
+              ((9, 3000), (3000, 8), True, False)]    # a first conv's filter gradient: M, N small, K long
     for a_shape, b_shape, ta, tb in cases:   # matrix shapes as multiplied; stored transposed where ta/tb
         a, b = stored(a_shape, ta), stored(b_shape, tb)
         check_matmul(gpu, ref, a, b, ta, tb, rtol=2e-4, atol=2e-4)
     assert mm._splits(mm.SQUARE.groups(40, 36, 2), 1500)[0] > 1          # split-K was reached
     assert mm._splits(mm.THIN_N.groups(33, 7, 1), 1500)[0] > 1
-    assert _gemm_keys(cache) == {("matmul", "64x64"), ("matmul", "256x16")}
+    assert mm._splits(mm.SMALL.groups(9, 8, 1), 3000)[0] > 1
+    assert _gemm_keys(cache) == {("matmul", "64x64"), ("matmul", "256x16"), ("matmul", "16x16")}
 
 
 @pytest.mark.parametrize("a_shape,b_shape", [((0, 5), (5, 3)), ((4, 0), (0, 6)), ((0, 2, 3), (3, 4))])

@@ -14,7 +14,7 @@ from ... import dtypes
 from .elementwise import contiguous_strides, run_map
 from .kernels import fill, reject_int64, template, wgsl_type
 
-WG = 256                # threads per workgroup, 4 x 4 outputs each
+WG = 256                # threads per workgroup (SMALL's: 16), 4 x 4 outputs each
 TARGET_GROUPS = 256     # workgroups that fill a large GPU (~2 per SM); fewer -> split-K
 MIN_K_CHUNK = 256       # split-K never leaves a split less K than this
 K_ALIGN = 8             # split-K chunks are whole tile steps of every tiling
@@ -36,14 +36,14 @@ FORMS = {
 
 
 class Tiling:
-    """wx threads across N (WG // wx across M): a bm x bn output tile, bk deep per step.
+    """wg threads, wx across N (wg // wx across M): a bm x bn output tile, bk deep per step.
     Baked into the shader (as runtime values they cost lavapipe a quarter of its speed), so
-    there are only two; workgroup memory is bk * (bm + bn) words, kept near 1K words (WGSL
+    there are only three; workgroup memory is bk * (bm + bn) words, kept near 1K words (WGSL
     zero-fills it, which SwiftShader compiles as one store per word: ~0.35 ms each)."""
 
-    def __init__(self, name, wx, bk):
-        self.name, self.wx, self.bk = name, wx, bk
-        self.bm, self.bn = 4 * WG // wx, 4 * wx
+    def __init__(self, name, wx, bk, wg=WG):
+        self.name, self.wx, self.bk, self.wg = name, wx, bk, wg
+        self.bm, self.bn = 4 * wg // wx, 4 * wx
         assert K_ALIGN % bk == 0
 
     def groups(self, m, n, batches):
@@ -52,7 +52,11 @@ class Tiling:
 
 SQUARE = Tiling("64x64", 16, 8)
 THIN_N = Tiling("256x16", 4, 4)    # N <= 16 (a classifier's logits, a first conv's channels), any M
-TILINGS = (SQUARE, THIN_N)
+# M and N <= 16: a small net's layers, and a first conv's filter gradient (M = 3x3x1, N = 8,
+# K = batch x pixels), where a 256x16 tile computed 4096 outputs to keep 72 and was 3/4 of
+# the CNN's step; split-K gives the long K its workgroups
+SMALL = Tiling("16x16", 4, 8, wg=16)
+TILINGS = (SQUARE, THIN_N, SMALL)
 
 
 class Operand:
@@ -144,9 +148,12 @@ def gemm_pipeline(backend, dtype, form="matmul", tiling=SQUARE):
 
 
 def _tiling(m, n):
-    """THIN_N for outputs at most 16 wide, else SQUARE (split-K fills the GPU when that
-    gives too few workgroups; a few rows by many columns is small work either way)."""
-    return THIN_N if n <= 16 else SQUARE
+    """SMALL for outputs at most 16 x 16, THIN_N for outputs at most 16 wide, else SQUARE
+    (split-K fills the GPU when that gives too few workgroups; a few rows by many columns
+    is small work either way)."""
+    if n <= 16:
+        return SMALL if m <= 16 else THIN_N
+    return SQUARE
 
 
 def _splits(groups, k):
@@ -210,7 +217,7 @@ def _batch_dims(a_batch, b_batch, a_matrix, b_matrix):
 def _wgsl(kind, finish, form, tiling):
     a_index, b_index = FORMS[form]
     conv = form != "matmul"
-    return fill(template("matmul"), T=kind, WG=WG, WX=tiling.wx, BM=tiling.bm, BN=tiling.bn, BK=tiling.bk,
+    return fill(template("matmul"), T=kind, WG=tiling.wg, WX=tiling.wx, BM=tiling.bm, BN=tiling.bn, BK=tiling.bk,
                 FINISH=finish, CONV=template("conv2d") if conv else "",
                 FILL_A=_fill_code("a", "m", a_index, "BM", "0", conv, kind),
                 FILL_B=_fill_code("b", "n", b_index, "BN", "B_AT", conv, kind))
