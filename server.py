@@ -12,7 +12,9 @@ responses are never cached.
 
 The wheel is rebuilt in a worker thread when a source changes; until the new one is
 complete, /runtime.json keeps naming the previous one, and every wheel URL of the last few
-builds keeps serving exactly the bytes its SHA-256 names.
+builds keeps serving exactly the bytes its SHA-256 names. Each build also records the
+WebGPU warm-up's shader sources beside its wheel, which the page compiles while Pyodide
+loads (pykernel/backends/webgpu/warmup.py).
 """
 import argparse
 import contextlib
@@ -55,8 +57,8 @@ ISOLATION_HEADERS = [
 ]
 # What the page needs, and nothing more: its module scripts, the module Worker and Pyodide
 # (pyodide.mjs, pyodide.asm.mjs) all come from this origin; 'wasm-unsafe-eval' lets the
-# worker compile pyodide.asm.wasm; fetch() reaches only /runtime.json, the wheel and
-# Pyodide's files; the favicon is a data: URL; styles come from style.css only (scripts set
+# worker compile pyodide.asm.wasm; fetch() reaches only /runtime.json, the wheel (and its
+# warm-up shaders) and Pyodide's files; the favicon is a data: URL; styles come from style.css only (scripts set
 # styles through the CSSOM, which CSP allows). Checked in Chromium: the page loads,
 # trains and runs Python with no violation in the console.
 # frame-ancestors 'self' (with COOP same-origin) keeps other origins from framing the page
@@ -110,6 +112,8 @@ KEEP_BUILDS = 5
 BUILD_TIMEOUT_S = 300
 _WHEEL_NAME = re.compile(r"pykernel-[A-Za-z0-9_.+!-]+-py3-none-any\.whl")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+WARMUP_SHADERS = "warmup-shaders.json"   # beside each wheel: _record_warmup_shaders
+BUILD_FORMAT = 2   # what a build makes (2: the wheel and its warm-up shaders)
 
 
 def _source_files(root):
@@ -140,12 +144,13 @@ def _fingerprint(root):
 
 
 def _recorded_wheel(wheel_dir, fingerprint):
-    """The wheel current.json names, if it was built from sources in this exact state."""
+    """The wheel current.json names, if it was built from sources in this exact state (by
+    this build: one of a build that did not record warm-up shaders is made again)."""
     try:
         record = json.loads((wheel_dir / "current.json").read_text())
     except (FileNotFoundError, ValueError):
         return None
-    if record.get("sources") != fingerprint:
+    if record.get("sources") != fingerprint or record.get("build") != BUILD_FORMAT:
         return None
     sha, name = record.get("sha256", ""), record.get("name", "")
     if not (_SHA256.fullmatch(sha) and _WHEEL_NAME.fullmatch(name)):
@@ -210,9 +215,12 @@ def _build(root, wheel_dir):
         built = [p for p in out.glob("*.whl") if _WHEEL_NAME.fullmatch(p.name)]
         if result.returncode != 0 or len(built) != 1:
             raise RuntimeError(f"building the pykernel wheel failed:\n{result.stdout}\n{result.stderr}")
+        shaders = _record_warmup_shaders(src, staging)
         sha = _sha256_file(built[0])
         final = wheel_dir / sha / built[0].name
         final.parent.mkdir(exist_ok=True)
+        if shaders:   # in place before the wheel: a wheel that can be seen has its shaders
+            os.replace(shaders, final.parent / WARMUP_SHADERS)
         if final.exists():   # the same bytes were built before: keep that file, mark it newest
             os.utime(final)
         else:                # rename within one filesystem: readers see all of it or nothing
@@ -220,6 +228,22 @@ def _build(root, wheel_dir):
         return final
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _record_warmup_shaders(src, staging):
+    """The WebGPU warm-up's shader sources for these sources (pykernel.backends.webgpu.warmup:
+    the page compiles them while Pyodide loads), or None if recording them failed: the page
+    then compiles them when Python asks, as it would without the file."""
+    out = staging / WARMUP_SHADERS
+    result = subprocess.run(
+        [sys.executable, "-m", "pykernel.backends.webgpu.warmup", "--shaders", str(out)],
+        cwd=src, env={**os.environ, "PYTHONPATH": str(src)}, capture_output=True, text=True,
+        timeout=BUILD_TIMEOUT_S)
+    if result.returncode != 0 or not out.is_file():
+        log.warning("recording the WebGPU warm-up shaders failed (the page compiles them later):\n%s",
+                    result.stderr[-2000:])
+        return None
+    return out
 
 
 def _prune(wheel_dir, keep, newest):
@@ -253,7 +277,7 @@ def ensure_wheel(root=ROOT, wheel_dir=WHEEL_DIR):
             return wheel
         wheel = _build(root, wheel_dir)
         _write_atomically(wheel_dir / "current.json", json.dumps(
-            {"sources": fingerprint, "sha256": wheel.parent.name, "name": wheel.name}))
+            {"sources": fingerprint, "sha256": wheel.parent.name, "name": wheel.name, "build": BUILD_FORMAT}))
         _prune(wheel_dir, KEEP_BUILDS, newest=wheel.parent)
         return wheel
 
@@ -303,6 +327,13 @@ class WheelServer:
         wheel = self.wheel_dir / digest / name
         return wheel if wheel.is_file() else None
 
+    def shaders(self, digest):
+        """The warm-up shaders recorded beside the wheel with these bytes, or None."""
+        if not _SHA256.fullmatch(digest):
+            return None
+        shaders = self.wheel_dir / digest / WARMUP_SHADERS
+        return shaders if shaders.is_file() else None
+
 
 # -- the app --------------------------------------------------------------------------
 
@@ -347,14 +378,23 @@ def create_app(root=ROOT, wheel_dir=WHEEL_DIR, pyodide_dir=PYODIDE_DIR):
     async def runtime(request):
         """What the worker loads: where Pyodide is, and which wheel (content-addressed)."""
         wheel = wheels.latest()
-        return JSONResponse({
+        manifest = {
             "pyodideIndexURL": f"{pyodide_prefix}/",
             "pyodideVersion": version,
             "wheelURL": f"/wheels/{wheel.parent.name}/{wheel.name}",
-        })
+        }
+        if (wheel.parent / WARMUP_SHADERS).is_file():
+            manifest["warmupShadersURL"] = f"/wheels/{wheel.parent.name}/{WARMUP_SHADERS}"
+        return JSONResponse(manifest)
 
     async def wheel_file(request):
-        wheel = wheels.path(request.path_params["digest"], request.path_params["name"])
+        digest, name = request.path_params["digest"], request.path_params["name"]
+        if name == WARMUP_SHADERS:
+            shaders = wheels.shaders(digest)
+            if shaders is None:
+                return Response("no warm-up shaders for this wheel", status_code=404)
+            return FileResponse(shaders, media_type="application/json")
+        wheel = wheels.path(digest, name)
         if wheel is None:
             return Response("no such wheel (/runtime.json names the current one)", status_code=404)
         return FileResponse(wheel, media_type="application/zip")

@@ -9,6 +9,10 @@
 // LANES-th element of its range serially (a few dozen at most), then the lanes of an item
 // combine pairwise in workgroup memory: float sums stay accurate at any length.
 //
+// LANES is a WGSL constant where it is 1 (short reductions, one thread per output) or 256
+// (long ones, where speed matters); between, it comes from the uniform, so that a batch of
+// 64 or 128 finds the pipeline a batch of 48 compiled ({{LANES_FROM}}).
+//
 // LANE_STEP places the lanes of one item: 1 makes them adjacent threads (for a contiguous
 // reduced axis), SLOTS makes the items adjacent (for a contiguous kept axis), so that
 // neighbouring threads always read neighbouring addresses.
@@ -31,17 +35,15 @@ struct Params {
     red_strides: vec4<u32>,
     kept_rank: u32,      // merged dims on each side (0..4): read by the rank 2-4 offset loop
     red_rank: u32,
-    _p0: u32,
-    _p1: u32,
+    lanes: u32,          // read where LANES is not a constant
+    lane_step: u32,
 };
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> inp: array<{{IN_TYPE}}>;
 @group(0) @binding(2) var<storage, read_write> out: array<{{OUT_TYPE}}>;
 
-const LANES: u32 = {{LANES}}u;
-const SLOTS: u32 = 256u / LANES;
-const LANE_STEP: u32 = {{LANE_STEP}}u;
+{{LANE_CONSTS}}
 
 {{DECLS}}
 
@@ -57,6 +59,7 @@ fn red_offset(i: u32) -> u32 {
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+{{LANE_LETS}}
     let lane = (local / LANE_STEP) % LANES;
     let slot = select(local / LANES, local % SLOTS, LANE_STEP != 1u);
     let item = (wid.x + wid.y * p.groups_x) * SLOTS + slot;

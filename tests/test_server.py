@@ -95,6 +95,25 @@ def test_wheel_url_names_the_sha256_of_the_bytes_it_serves(client):
     assert sha256(client.get(url).content) == digest
 
 
+def test_the_warmup_shaders_are_served_beside_the_wheel(client):
+    """What the page compiles while Pyodide loads (web/worker.js): the WebGPU warm-up's
+    shader sources, recorded at build time for this wheel, cached like it."""
+    runtime = client.get("/runtime.json").json()
+    digest = runtime["wheelURL"].split("/")[-2]
+    assert runtime["warmupShadersURL"] == f"/wheels/{digest}/{server.WARMUP_SHADERS}"
+    response = client.get(runtime["warmupShadersURL"])
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    assert "immutable" in response.headers["cache-control"]
+    _isolated(response)
+    recorded = response.json()
+    assert recorded["limits"] == {"maxStorageBuffersPerShaderStage": 10}
+    shaders = recorded["shaders"]
+    assert len(shaders) >= 40 and all("@compute" in s["code"] and s["entryPoint"] == "main" for s in shaders)
+    assert len({s["code"] for s in shaders}) == len(shaders)
+    for bad in (f"/wheels/{'0' * 64}/{server.WARMUP_SHADERS}", f"/wheels/{digest[:16]}/{server.WARMUP_SHADERS}"):
+        assert client.get(bad).status_code == 404, bad
+
+
 def test_a_stale_wheel_url_is_not_found_and_not_cached(client):
     url = client.get("/runtime.json").json()["wheelURL"]
     digest, name = url.split("/")[-2:]

@@ -38,6 +38,7 @@ export class GpuRuntime {
     this.inFlight = [];         // one promise per submit, resolved when the GPU has done it
     this.errors = [];
     this.compiling = new Map();      // pipeline id -> promise of its compile, while it runs
+    this.precompiled = new Map();    // entry point + source -> compile promise (precompile)
     this.compileMs = [];
     this.lastCompileEnd = 0;
     this.deferred = Promise.resolve();   // the submits waiting for compiles, in order
@@ -57,14 +58,13 @@ export class GpuRuntime {
   // from its start or the previous compile's end, whichever is later (the GPU process
   // compiles one at a time); undefined until it ends.
   createPipeline(id, code, entryPoint) {
-    const module = this.device.createShaderModule({ code });
-    const started = performance.now();
-    const done = this.device.createComputePipelineAsync({ layout: "auto", compute: { module, entryPoint } }).then(
-      (pipeline) => {
-        const now = performance.now();
+    const key = `${entryPoint}\n${code}`;
+    const compile = this.precompiled.get(key) || this.compile(code, entryPoint);
+    this.precompiled.delete(key);   // taken: the cache holds each only until Python asks
+    const done = compile.then(
+      ({ pipeline, ms }) => {
         this.pipelines[id] = pipeline;
-        this.compileMs[id] = now - Math.max(started, this.lastCompileEnd);
-        this.lastCompileEnd = now;
+        this.compileMs[id] = ms;
       },
       (error) => {
         const name = code.trimStart().split("\n", 1)[0].slice(0, 100);
@@ -72,6 +72,37 @@ export class GpuRuntime {
       });
     this.compiling.set(id, done);
     done.finally(() => this.compiling.delete(id));
+  }
+
+  compile(code, entryPoint) {
+    const module = this.device.createShaderModule({ code });
+    const started = performance.now();
+    return this.device.createComputePipelineAsync({ layout: "auto", compute: { module, entryPoint } }).then(
+      (pipeline) => {
+        const now = performance.now();
+        const ms = now - Math.max(started, this.lastCompileEnd);
+        this.lastCompileEnd = now;
+        return { pipeline, ms };
+      });
+  }
+
+  // The warm-up's shaders (pykernel/backends/webgpu/warmup.py writes them beside the wheel),
+  // compiled before Python runs: web/worker.js calls this once the GPU is open, while Pyodide
+  // loads, and createPipeline takes a compile from here when Python asks for the same source.
+  // A file made for other limits would not match what Python generates here: skipped.
+  // Returns how many compiles it started.
+  precompile({ limits = {}, shaders = [] }) {
+    for (const [name, value] of Object.entries(limits)) {
+      if (this.limits[name] !== value) return 0;
+    }
+    for (const { code, entryPoint } of shaders) {
+      const key = `${entryPoint}\n${code}`;
+      if (this.precompiled.has(key)) continue;
+      const compile = this.compile(code, entryPoint);
+      compile.catch(() => {});   // reported when Python asks for it (createPipeline)
+      this.precompiled.set(key, compile);
+    }
+    return this.precompiled.size;
   }
 
   // A recorded step: its dispatches (own parameter buffers; bind groups built at first run,

@@ -87,21 +87,40 @@ async function fetchOk(url) {
   return response;
 }
 
-async function chooseBackend() {
+/** {runtime} or {error}; with a runtime, the warm-up shaders (if the server has them) start
+ * compiling. A failed fetch of them costs only the head start. */
+async function openGpu(shadersURL) {
+  let runtime;
   try {
-    globalThis.pykernelGpu = await GpuRuntime.create();
-    return { backend: "webgpu", adapter: globalThis.pykernelGpu.adapterName };
-  } catch (gpuError) {
-    // No WebGPU: the CPU, with NumPy where Pyodide can fetch it (from its CDN); offline, the
-    // pure-Python backend (it trains small models; the page says large ones are slow).
-    progress("numpy", `WebGPU unavailable (${gpuError.message}); trying NumPy`, 0.8);
+    runtime = await GpuRuntime.create();
+  } catch (error) {
+    return { error };
+  }
+  if (shadersURL) {
     try {
-      await pyodide.loadPackage("numpy", { messageCallback: () => {}, errorCallback: () => {} });
-      pyodide.runPython("import numpy");
-      return { backend: "cpu", adapter: `NumPy (no WebGPU: ${gpuError.message})` };
-    } catch (numpyError) {
-      return { backend: "cpu", adapter: `pure Python (no WebGPU: ${gpuError.message}; NumPy needs Pyodide's package CDN)` };
+      timings.precompiled = runtime.precompile(await (await fetchOk(shadersURL)).json());
+    } catch (error) {
+      console.warn("pykernel: the warm-up shaders were not precompiled:", error.message);
     }
+  }
+  mark("gpu_open");
+  return { runtime };
+}
+
+async function chooseBackend({ runtime, error: gpuError }) {
+  if (runtime) {
+    globalThis.pykernelGpu = runtime;
+    return { backend: "webgpu", adapter: runtime.adapterName };
+  }
+  // No WebGPU: the CPU, with NumPy where Pyodide can fetch it (from its CDN); offline, the
+  // pure-Python backend (it trains small models; the page says large ones are slow).
+  progress("numpy", `WebGPU unavailable (${gpuError.message}); trying NumPy`, 0.8);
+  try {
+    await pyodide.loadPackage("numpy", { messageCallback: () => {}, errorCallback: () => {} });
+    pyodide.runPython("import numpy");
+    return { backend: "cpu", adapter: `NumPy (no WebGPU: ${gpuError.message})` };
+  } catch (numpyError) {
+    return { backend: "cpu", adapter: `pure Python (no WebGPU: ${gpuError.message}; NumPy needs Pyodide's package CDN)` };
   }
 }
 
@@ -111,6 +130,8 @@ async function init({ sharedFlags }) {
 
   progress("pyodide", `loading Python (Pyodide ${runtime.pyodideVersion})`, 0.05);
   const wheelBytes = fetchOk(runtime.wheelURL).then((r) => r.arrayBuffer());   // in parallel
+  // the GPU opens meanwhile too, and compiles the warm-up's shaders while Pyodide loads
+  const gpu = openGpu(runtime.warmupShadersURL);
   const { loadPyodide } = await import(`${runtime.pyodideIndexURL}pyodide.mjs`);
   pyodide = await loadPyodide({ indexURL: runtime.pyodideIndexURL });
   pyodide.setStdout({ batched: (text) => write("stdout", text) });
@@ -128,7 +149,7 @@ async function init({ sharedFlags }) {
   mark("wheel");
 
   progress("gpu", "opening the GPU", 0.7);
-  const { backend, adapter } = await chooseBackend();
+  const { backend, adapter } = await chooseBackend(await gpu);
   if (globalThis.pykernelGpu) watchDevice(globalThis.pykernelGpu);
   mark("gpu");
 
@@ -139,6 +160,7 @@ async function init({ sharedFlags }) {
   const info = JSON.parse(await pyodide.runPythonAsync(
     "import pykernel.playground\nfrom pykernel.playground import result_for_page as __pykernel_result_for_page__\n" +
     `pykernel.playground.start(${JSON.stringify(backend)})`, { globals: namespace }));
+  mark("started");
   // start compiling the common kernels (asynchronous: the GPU process compiles while we go on)
   if (backend === "webgpu") await pyodide.runPythonAsync("import pykernel.backends.webgpu.warmup as w\nw.warmup()").catch((e) => console.warn("pykernel warmup failed:", e.message));
   mark("ready");

@@ -90,6 +90,22 @@ def test_page_loads_and_reports_the_webgpu_adapter(playground):
     shot(page, "ready")
 
 
+def test_the_warmup_shaders_compile_while_pyodide_loads_and_python_takes_them_all(playground, base_url):
+    """The worker hands the recorded warm-up shaders (server.py, beside the wheel) to the GPU
+    runtime before Pyodide is loaded; the warm-up in Python then asks for those very sources
+    (none is left untaken) and compiles nothing of its own."""
+    page = playground
+    timings = app(page, "info.timings")
+    shaders = page.evaluate("async () => (await (await fetch((await (await fetch('/runtime.json')).json())"
+                            ".warmupShadersURL)).json()).shaders.length")
+    assert timings["precompiled"] == shaders >= 40
+    assert timings["gpu_open"] < timings["pyodide"]   # the compiles started before Python could
+    untaken, pipelines = page.evaluate("(code) => pykernelApp.python.run(code)", (
+        "from js import pykernelGpu\nfrom pykernel import backends\n"
+        "(pykernelGpu.precompiled.size, len(backends.get('webgpu').pipelines))"))
+    assert untaken == 0 and pipelines >= shaders
+
+
 # -- builder and generated code -------------------------------------------------------------
 
 

@@ -13,8 +13,15 @@ labels get int64 kernels of their own (add, compare, casts, a 64-bit copy): +1 a
 Then the GEMM stopped baking operand layouts (vec4 or scalar reads per operand, transposes,
 five tilings: 6-9 GEMM pipelines per model at 1-2.5 s each on SwiftShader) and keys only on
 its address form (matmul, conv2d and its two gradients) and one of two tilings: 30 -> 23 and
-41 -> 37 here, the GEMM keys asserted exactly below.
+41 -> 37 here, the GEMM keys asserted exactly below. A third tiling (16 x 16 outputs, 16
+threads) went in for outputs that small: +1 each (a cheap compile: 256 words of workgroup
+memory); on the CNN it took the first conv's filter gradient (9 x 8 outputs from a K of
+batch x 676) from 550 to 37 ms of a 750 ms step on lavapipe.
 """
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -58,8 +65,10 @@ def test_small_mlp_train_evaluate_predict(on_device, fresh_pipelines):
         model.evaluate(x2, y2, batch_size=50, verbose=0)
         model.predict(x2[:7], verbose=0)
     keys = _keys(fresh_pipelines)
-    assert len(keys) <= 23, keys
-    assert _gemms(fresh_pipelines) == {("matmul", "256x16")}   # every matmul here has N <= 16
+    assert len(keys) <= 24, keys
+    # every matmul here has N <= 16; the weight gradients (8x8, 2x8) and predict's 7 rows
+    # are at most 16 x 16 too
+    assert _gemms(fresh_pipelines) == {("matmul", "256x16"), ("matmul", "16x16")}
     # the map kernel is keyed by expression and dtypes only, never by rank or shape
     map_keys = [k for k in keys if k[0] == "map"]
     assert len(map_keys) == len(set(k[1:3] for k in map_keys)), map_keys
@@ -80,10 +89,11 @@ def test_mnist_mlp_train_evaluate_predict(on_device, fresh_pipelines):
         model.predict(x[:1], verbose=0)
     keys = _keys(fresh_pipelines)
     assert first_step <= 35, _keys(fresh_pipelines)
-    assert len(keys) <= 37, keys
+    assert len(keys) <= 38, keys
     # 784x128 and its gradients on the square tile, the 10 logits (and theirs) on the thin one,
-    # whatever the transposes, batch sizes (32, 64, 1 row) and vec4-ness of the shapes
-    assert _gemms(fresh_pipelines) == {("matmul", "64x64"), ("matmul", "256x16")}
+    # whatever the transposes, batch sizes (32, 64) and vec4-ness of the shapes; predict's
+    # 1 x 10 on the small one
+    assert _gemms(fresh_pipelines) == {("matmul", "64x64"), ("matmul", "256x16"), ("matmul", "16x16")}
 
 
 def _cnn():
@@ -104,11 +114,12 @@ def test_cnn_train_evaluate_predict(on_device, fresh_pipelines):
         model.evaluate(x, y, batch_size=16, verbose=0)
         model.predict(x[:1], verbose=0)
     keys = _keys(fresh_pipelines)
-    assert len(keys) <= 45, keys
-    # 1 and 8 input channels (scalar and 4-word im2col runs) share each conv form's pipeline
+    assert len(keys) <= 46, keys
+    # 1 and 8 input channels (scalar and 4-word im2col runs) share each conv form's pipeline;
+    # the first conv's filter gradient (9 x 8) and predict's 1 x 10 are on the small tiling
     assert _gemms(fresh_pipelines) == {("conv2d", "256x16"), ("conv2d_grad_input", "256x16"),
-                                       ("conv2d_grad_filter", "256x16"), ("matmul", "256x16"),
-                                       ("matmul", "64x64")}
+                                       ("conv2d_grad_filter", "256x16"), ("conv2d_grad_filter", "16x16"),
+                                       ("matmul", "256x16"), ("matmul", "64x64"), ("matmul", "16x16")}
 
 
 def test_warmup_leaves_a_default_model_little_to_compile(gpu, on_device, fresh_pipelines):
@@ -130,10 +141,34 @@ def test_warmup_leaves_a_default_model_little_to_compile(gpu, on_device, fresh_p
                 (lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, "tanh"),
                                            keras.layers.Dense(8, "tanh"), keras.layers.Dense(1, "sigmoid")]),
                  rng.normal(size=(16, 2)).astype("float32"), rng.integers(0, 2, 16).astype("int32"),
-                 "binary_crossentropy")]:
+                 "binary_crossentropy"),
+                # another batch size (reductions over it read their lanes from a uniform) and
+                # int32 labels (the label check's min/max and the loss's compare)
+                (lambda: keras.Sequential([keras.layers.Flatten(input_shape=(28, 28)),
+                                           keras.layers.Dense(64, activation="relu"),
+                                           keras.layers.Dense(10, activation="softmax")]),
+                 rng.random((128, 28, 28)).astype("float32"), rng.integers(0, 10, 128).astype("int32"),
+                 "sparse_categorical_crossentropy")]:
             before = set(fresh_pipelines.keys())
             model = build()
             model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
             model.make_train_function()(keras.models.data_adapter.adapter_for(x, y).whole_batch())
             new = set(fresh_pipelines.keys()) - before
             assert not new, [[i for i in k[1:] if i[0] != "DECLS"] for k in new]
+
+
+def test_the_recorded_warmup_shaders_are_the_ones_the_warmup_compiles(gpu, fresh_pipelines, monkeypatch, tmp_path):
+    """The page compiles the file the wheel build records (warmup.recorded_shaders, on a
+    device that runs nothing) while Pyodide loads; the warm-up in the page must then ask for
+    exactly those sources, in that order, or the head start compiles the wrong shaders."""
+    out = tmp_path / "shaders.json"
+    subprocess.run([sys.executable, "-m", "pykernel.backends.webgpu.warmup", "--shaders", str(out)], check=True)
+    recorded = json.loads(out.read_text())
+    assert recorded["format"] == 1 and recorded["limits"] == {"maxStorageBuffersPerShaderStage": 10}
+    asked = []
+    create = gpu.device.create_pipeline
+    monkeypatch.setattr(gpu.device, "create_pipeline",
+                        lambda wgsl, entry_point="main": asked.append((wgsl, entry_point)) or create(wgsl, entry_point))
+    added, _ = warmup(gpu)
+    assert gpu.device.max_storage_buffers_per_stage == 10   # as the page's device
+    assert [(s["code"], s["entryPoint"]) for s in recorded["shaders"]] == asked and len(asked) == added

@@ -86,17 +86,16 @@ def _run(backend, kernel, src, kept, red, out_shape, pairs_in=False):
 
     values = dict(IN_TYPE="u32" if pairs_in else wgsl_type(src.dtype),
                   OUT_TYPE=wgsl_type(kernel.out_dtype if final else kernel.partial_dtype),
-                  LANES=lanes, LANE_STEP=lane_step,
+                  **_lane_code(lanes, lane_step),
                   KEPT_OFFSET=_offset_code("kept", len(kept)), RED_OFFSET=_offset_code("red", len(red)),
                   **kernel.code(pairs_in, final, src.dtype))
-    # LANES stays a WGSL constant (as a uniform it cost ~10% on lavapipe); the ranks are
-    # bucketed by _offset_code
+    # the ranks are bucketed by _offset_code, LANES by _lane_code
     pipeline = backend.pipelines.get(("reduce",) + tuple(sorted(values.items())),
                                      lambda: fill(template("reduce"), **values))
     groups, _ = grid(backend.device, items, workgroup=256 // lanes)
     params = struct.pack("<8I20I", items, outputs, chunks, chunk_len, size, groups[0], int(not lane_inner), _INF_BITS,
                          *_vec4(kept, 0, 1), *_vec4(kept, 1, 0), *_vec4(red, 0, 1), *_vec4(red, 1, 0),
-                         len(kept), len(red), 0, 0)
+                         len(kept), len(red), lanes, lane_step)
     backend.device.dispatch(pipeline, [src.handle, out.handle], params, groups)
     if final:
         return out
@@ -107,6 +106,19 @@ def _run(backend, kernel, src, kept, red, out_shape, pairs_in=False):
     else:
         kept2, red2 = [(outputs, 1)] if outputs > 1 else [], [(chunks, outputs)]
     return _run(backend, kernel, out, kept2, red2, out_shape, pairs_in=kernel.partial_width > 1)
+
+
+def _lane_code(lanes, lane_step):
+    """LANES, SLOTS and LANE_STEP as WGSL constants for 1 and 256 lanes; between, read from
+    the uniform. A constant is ~10% faster on lavapipe, but baked at every power of two it
+    made one pipeline per batch size for each reduction over the batch (a shader compile
+    each: 14-90 ms on SwiftShader, in a new model's first step); those are short reductions."""
+    if lanes in (1, 256):
+        return dict(LANES_FROM=f"{lanes}, constant", LANE_LETS="", LANE_CONSTS="\n".join([
+            f"const LANES: u32 = {lanes}u;", "const SLOTS: u32 = 256u / LANES;",
+            f"const LANE_STEP: u32 = {lane_step}u;"]))
+    return dict(LANES_FROM="from the uniform", LANE_CONSTS="", LANE_LETS="\n".join([
+        "    let LANES = p.lanes;", "    let SLOTS = 256u / LANES;", "    let LANE_STEP = p.lane_step;"]))
 
 
 def _vec4(groups, field, fill_value):

@@ -15,10 +15,20 @@ MLP, the 2-D points net, a small CNN) at the page's batch sizes, with the dispat
 dropped (_NoDispatch), so nothing waits for a compile. Pipeline keys do not depend on shapes (GEMMs: on the address form and
 whether N <= 16; maps: on the expression), so a user's model of another size or depth with
 the same kinds of layers, activations, loss and optimizer compiles nothing new for them.
+
+The page does not wait for Python to issue them: the wheel build also writes the warm-up's
+shaders to a file (`python -m pykernel.backends.webgpu.warmup --shaders out.json`, run by
+server.py beside the wheel), and the page's worker hands it to the GPU runtime as soon as
+the GPU is open, while Pyodide still loads; when this warm-up then asks for the same
+sources, the runtime has them compiled or compiling (GpuRuntime.precompile).
 """
+import json
+import sys
 import time
 
-MODELS = ("mlp", "points", "cnn")
+# In the order issued: the GPU process compiles one at a time, so a step waits for every
+# compile issued before its own; the page's default model (the MNIST MLP) goes first.
+MODELS = ("mlp", "labels", "points", "cnn")
 # The page's default batch sizes (web/codegen.js): a reduction's kernel depends on how many
 # elements it folds (threads per output), so the warm-up trains on batches of the user's size.
 MNIST_BATCH, POINTS_BATCH = 32, 16
@@ -59,12 +69,15 @@ class _NoDispatch:
     warm-up wants pipelines, not results, and a dispatch whose pipeline still compiles would
     hold back every later submit, and so the reads tracing makes (fusion reads one-element
     constants to write them into kernel code): the warm-up would wait for its own compiles.
-    Uploads still happen, so those constants read true; the few computed on the device read
-    as zeros, which does not matter: the fused kernels warmed here take their constants from
-    uniforms (PipelineCache.specialise_literals is off meanwhile)."""
+    Reads never reach the GPU either (its process is busy with the very compiles issued, so
+    a read would wait for them): what was uploaded (or copied from an upload) reads back from
+    a host copy, so those constants read true; the few computed on the device read as zeros,
+    which does not matter: the fused kernels warmed here take their constants from uniforms
+    (PipelineCache.specialise_literals is off meanwhile)."""
 
     def __init__(self, device):
         self._device = device
+        self._written = {}   # handle -> the bytes uploaded into it during the warm-up
 
     def __getattr__(self, name):
         return getattr(self._device, name)
@@ -74,6 +87,24 @@ class _NoDispatch:
 
     def run_program(self, program):
         pass
+
+    def write_buffer(self, handle, data, offset=0):
+        host = self._written.setdefault(handle, bytearray())
+        if len(host) < offset + len(data):
+            host.extend(bytes(offset + len(data) - len(host)))
+        host[offset:offset + len(data)] = data
+        self._device.write_buffer(handle, data, offset)
+
+    def copy_buffer(self, source, destination, nbytes, source_offset=0, destination_offset=0):
+        data = bytes(self._written.get(source, b"")[source_offset:source_offset + nbytes])
+        self.write_buffer(destination, data.ljust(nbytes, b"\0"), destination_offset)
+
+    def release_buffer(self, handle):
+        self._written.pop(handle, None)
+        self._device.release_buffer(handle)
+
+    def read_buffer(self, handle, nbytes):
+        return bytes(self._written.get(handle, b"")[:nbytes]).ljust(nbytes, b"\0")
 
 
 def _run_steps(model, x, y, loss):
@@ -91,8 +122,11 @@ def _mlp():
                               keras.layers.Dense(32, activation="relu"),
                               keras.layers.Dense(10, activation="softmax")])
     x = tf.random.uniform((MNIST_BATCH, 28, 28))
-    y = tf.constant([k % 10 for k in range(MNIST_BATCH)], dtype=tf.uint8)   # MNIST's labels are uint8
-    _run_steps(model, x, y, "sparse_categorical_crossentropy")
+    # MNIST's labels are uint8; int labels made in user code are int32 as often: the loss's
+    # label kernels for both (the loss is the same for any 10-class model)
+    for dtype in (tf.uint8, tf.int32):
+        y = tf.constant([k % 10 for k in range(MNIST_BATCH)], dtype=dtype)
+        _run_steps(model, x, y, "sparse_categorical_crossentropy")
 
 
 def _points():
@@ -118,4 +152,97 @@ def _cnn():
     _run_steps(model, x, y, "sparse_categorical_crossentropy")
 
 
-_BUILDERS = {"mlp": _mlp, "points": _points, "cnn": _cnn}
+def _labels():
+    """The label range check of sparse cross-entropy (ops/checks.py) at batches over 32:
+    its min and max read LANES from a uniform there (reduction._lane_code), one pipeline
+    for any such batch; the models train at 32, which folds with constant lanes."""
+    import pykernel as tf
+    from ...ops import checks
+    for dtype in (tf.uint8, tf.int32):
+        checks._extremes(tf.zeros((4 * MNIST_BATCH,), dtype=dtype))
+
+
+_BUILDERS = {"mlp": _mlp, "points": _points, "cnn": _cnn, "labels": _labels}
+
+
+# -- the warm-up's shaders, ahead of Python ------------------------------------------------
+
+# What the page's device has (web/gpu_runtime.js asks for at most 10 storage buffers per
+# stage): kernels with many inputs split by it, so a runtime with another value skips the file.
+PAGE_LIMITS = {"maxStorageBuffersPerShaderStage": 10}
+
+
+class RecordingDevice:
+    """A Device that keeps the shader sources it is asked to compile and runs nothing:
+    buffers are host bytes (what was written reads back, the rest as zeros, as on
+    _NoDispatch), dispatches and programs are dropped."""
+    adapter_name = "recording"
+    max_workgroups_per_dimension = 65535
+    max_storage_buffers_per_stage = PAGE_LIMITS["maxStorageBuffersPerShaderStage"]
+    max_buffer_size = 1 << 27
+
+    def __init__(self):
+        self.shaders = []
+        self._buffers = {}
+
+    def create_buffer(self, nbytes):
+        handle = len(self._buffers) + 1 + max(self._buffers, default=0)
+        self._buffers[handle] = bytearray(nbytes)
+        return handle
+
+    def release_buffer(self, handle):
+        self._buffers.pop(handle, None)
+
+    def write_buffer(self, handle, data, offset=0):
+        self._buffers[handle][offset:offset + len(data)] = data
+
+    def read_buffer(self, handle, nbytes):
+        return bytes(self._buffers[handle][:nbytes])
+
+    def create_pipeline(self, wgsl, entry_point="main"):
+        self.shaders.append({"code": wgsl, "entryPoint": entry_point})
+        return len(self.shaders) - 1
+
+    def dispatch(self, pipeline, buffers, params, workgroups):
+        pass
+
+    def copy_buffer(self, source, destination, nbytes, source_offset=0, destination_offset=0):
+        pass
+
+    def create_program(self, commands):
+        return 0
+
+    def run_program(self, program):
+        pass
+
+    def release_program(self, program):
+        pass
+
+    def flush(self):
+        pass
+
+
+def recorded_shaders(models=MODELS):
+    """The sources warmup() compiles, in its order, as the page's device would get them.
+    Replaces the process's WebGPU device: run it in a process of its own (main below)."""
+    from ... import backends
+    from . import WebGPUBackend
+    device = RecordingDevice()
+    backends.register("webgpu", lambda: WebGPUBackend(device))
+    backends._instances.pop("webgpu", None)
+    warmup(backends.get("webgpu"), models)
+    return {"format": 1, "limits": PAGE_LIMITS, "shaders": device.shaders}
+
+
+def main(argv=None):
+    import argparse
+    parser = argparse.ArgumentParser(description="Write the WebGPU warm-up's shader sources (JSON) "
+                                                 "for the page to compile before Python starts.")
+    parser.add_argument("--shaders", required=True, help="output file")
+    args = parser.parse_args(argv)
+    with open(args.shaders, "w", encoding="utf-8") as f:
+        json.dump(recorded_shaders(), f, separators=(",", ":"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
